@@ -1,0 +1,5 @@
+//! The `nodepool-operator` command.
+
+fn main() {
+    println!("nodepool-operator {}", env!("CARGO_PKG_VERSION"));
+}
