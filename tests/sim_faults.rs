@@ -1,0 +1,144 @@
+//! Fault injection: by rate or count, per cloud and operation, configured at start or at run
+//! time, deterministic for a seed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use nodepool_operator::sim::{Cloud, FaultEffect, FaultRule, SimConfig};
+use serde_json::json;
+use support::*;
+
+#[tokio::test]
+async fn count_rule_fails_exactly_n_calls_in_the_clouds_format() {
+    let mut config = SimConfig::instant();
+    config.faults.push(FaultRule {
+        cloud: Some(Cloud::Cce),
+        operation: Some("list".into()),
+        effect: FaultEffect::Error { status: 503 },
+        rate: None,
+        count: Some(2),
+    });
+    let sim = start(config).await;
+    let client = TestClient::new(&sim);
+    let statuses: Vec<u16> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(client.huawei("GET", &cce_base(), None).await.status);
+        }
+        v
+    };
+    assert_eq!(statuses, [503, 503, 200]);
+    let first = client
+        .huawei("GET", &format!("{}/x", cce_base()), None)
+        .await;
+    assert_eq!(first.status, 404, "other operations are untouched");
+    let recorded = client.recorded().await;
+    assert_eq!(recorded.iter().filter(|r| r.fault.is_some()).count(), 2);
+}
+
+#[tokio::test]
+async fn runtime_rules_throttle_drop_and_delay() {
+    let sim = start_instant().await;
+    let client = TestClient::new(&sim);
+
+    let rule = json!({"cloud": "ens", "operation": "DescribeClusterNodePools", "effect": {"type": "throttle"}, "count": 1});
+    let id = client.admin("POST", "/_sim/faults", Some(rule)).await.body["id"]
+        .as_u64()
+        .unwrap();
+    let answer = client
+        .ens("DescribeClusterNodePools", &[("ClusterId", ENS_CLUSTER)])
+        .await;
+    assert_eq!(answer.code(), Some("Throttling.User"));
+    assert_eq!(
+        client
+            .ens("DescribeClusterNodePools", &[("ClusterId", ENS_CLUSTER)])
+            .await
+            .status,
+        200
+    );
+    let faults = client.admin("GET", "/_sim/faults", None).await.body;
+    assert_eq!(faults[0]["id"], id);
+    assert_eq!(faults[0]["hits"], 1);
+
+    let rule = json!({"cloud": "modelarts", "effect": {"type": "throttle"}, "count": 1});
+    client.admin("POST", "/_sim/faults", Some(rule)).await;
+    let answer = client.huawei("GET", &modelarts_base(), None).await;
+    assert_eq!((answer.status, answer.code()), (429, Some("APIG.0308")));
+
+    let rule = json!({"cloud": "cce", "operation": "list", "effect": {"type": "drop"}, "count": 1});
+    client.admin("POST", "/_sim/faults", Some(rule)).await;
+    let url = format!("{}{}", client.base, cce_base());
+    let headers = client.huawei_headers(
+        "GET",
+        &cce_base(),
+        b"",
+        chrono::Utc::now(),
+        "application/json",
+    );
+    let mut request = client.http.get(&url);
+    for (name, value) in headers.iter() {
+        if name != "host" {
+            request = request.header(name, value);
+        }
+    }
+    let dropped = request.send().await;
+    assert!(
+        dropped.is_err(),
+        "the connection is closed without an answer"
+    );
+
+    let rule = json!({"cloud": "cce", "operation": "list", "effect": {"type": "latency", "millis": 300}, "count": 1});
+    client.admin("POST", "/_sim/faults", Some(rule)).await;
+    let started = Instant::now();
+    assert_eq!(client.huawei("GET", &cce_base(), None).await.status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    let bad = client
+        .admin(
+            "POST",
+            "/_sim/faults",
+            Some(json!({"effect": {"type": "error", "status": 404}})),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(
+        client.admin("DELETE", "/_sim/faults", None).await.status,
+        200
+    );
+    assert_eq!(
+        client.admin("GET", "/_sim/faults", None).await.body,
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn rate_rules_replay_identically_for_a_seed() {
+    async fn run(seed: u64) -> Vec<u16> {
+        let mut config = SimConfig::instant();
+        config.fault_seed = seed;
+        config.faults.push(FaultRule {
+            cloud: Some(Cloud::Cce),
+            operation: None,
+            effect: FaultEffect::Error { status: 500 },
+            rate: Some(0.3),
+            count: None,
+        });
+        let sim = start(config).await;
+        let client = TestClient::new(&sim);
+        let mut statuses = Vec::new();
+        for _ in 0..40 {
+            statuses.push(client.huawei("GET", &cce_base(), None).await.status);
+        }
+        statuses
+    }
+    let first = run(42).await;
+    assert_eq!(first, run(42).await);
+    let failures = first.iter().filter(|s| **s == 500).count();
+    assert!(
+        (3..=25).contains(&failures),
+        "{failures} of 40 failed at rate 0.3"
+    );
+}

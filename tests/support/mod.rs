@@ -1,0 +1,388 @@
+//! Shared helpers of the simulator tests: start a simulator on a free port, sign requests the
+//! way each cloud expects, wait on conditions with a deadline.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::Utc;
+use http::{HeaderMap, HeaderValue};
+use nodepool_operator::signing::{Secret, alibaba, huawei};
+use nodepool_operator::sim::config::{self, SimConfig, Timing};
+use nodepool_operator::sim::{RecordedRequest, RunningSim};
+use serde_json::Value;
+use sha2::Digest;
+
+pub const PROJECT: &str = config::DEMO_HUAWEI_PROJECT_ID;
+pub const CLUSTER: &str = config::DEMO_CCE_CLUSTER_ID;
+pub const RESOURCE_POOL: &str = config::DEMO_MODELARTS_POOL;
+pub const ENS_CLUSTER: &str = config::DEMO_ENS_CLUSTER_ID;
+
+pub fn cce_base() -> String {
+    format!("/api/v3/projects/{PROJECT}/clusters/{CLUSTER}/nodepools")
+}
+
+pub fn modelarts_base() -> String {
+    format!("/v2/{PROJECT}/pools/{RESOURCE_POOL}/nodepools")
+}
+
+/// A simulator whose nodes are ready at once.
+pub async fn start_instant() -> RunningSim {
+    start(SimConfig::instant()).await
+}
+
+pub async fn start(config: SimConfig) -> RunningSim {
+    RunningSim::start(config, "127.0.0.1:0")
+        .await
+        .expect("simulator starts")
+}
+
+pub fn fast_timing(ready_ms: u64, delete_ms: u64) -> Timing {
+    Timing {
+        node_ready_after: Duration::from_millis(ready_ms),
+        node_delete_after: Duration::from_millis(delete_ms),
+    }
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `deadline`.
+pub async fn wait_for<T, F, Fut>(what: &str, deadline: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A decoded answer.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The error code of any cloud's error body.
+    pub fn code(&self) -> Option<&str> {
+        ["errorCode", "error_code", "Code"]
+            .iter()
+            .find_map(|k| self.body[*k].as_str())
+    }
+}
+
+/// A minimal signing client for the simulator's three APIs.
+#[derive(Clone)]
+pub struct TestClient {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub huawei_ak: String,
+    pub huawei_sk: Secret,
+    pub alibaba_id: String,
+    pub alibaba_secret: Secret,
+}
+
+impl TestClient {
+    pub fn new(sim: &RunningSim) -> Self {
+        Self {
+            base: sim.url(),
+            http: reqwest::Client::new(),
+            huawei_ak: config::DEMO_HUAWEI_ACCESS_KEY.into(),
+            huawei_sk: Secret::new(config::DEMO_HUAWEI_SECRET_KEY),
+            alibaba_id: config::DEMO_ALIBABA_ACCESS_KEY_ID.into(),
+            alibaba_secret: Secret::new(config::DEMO_ALIBABA_ACCESS_KEY_SECRET),
+        }
+    }
+
+    async fn decode(response: reqwest::Response) -> Answer {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!(
+                "status {status}: body is not JSON: {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Headers of a Huawei request signed with AK/SK at `date`.
+    pub fn huawei_headers(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+        date: chrono::DateTime<Utc>,
+        content_type: &str,
+    ) -> HeaderMap {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let host = self.base.trim_start_matches("http://").to_owned();
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_str(&host).unwrap());
+        headers.insert("content-type", HeaderValue::from_str(content_type).unwrap());
+        headers.insert(
+            "x-sdk-date",
+            HeaderValue::from_str(&huawei::sdk_date(date)).unwrap(),
+        );
+        let signable = huawei::SignableRequest {
+            method,
+            path,
+            query,
+            headers: &headers,
+            body,
+        };
+        let signature = huawei::sign(&signable, &self.huawei_ak, &self.huawei_sk).expect("sign");
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&signature.authorization).unwrap(),
+        );
+        headers
+    }
+
+    /// A Huawei request signed with AK/SK.
+    pub async fn huawei(&self, method: &str, path_and_query: &str, body: Option<&Value>) -> Answer {
+        self.huawei_with(method, path_and_query, body, "application/json")
+            .await
+    }
+
+    pub async fn huawei_with(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&Value>,
+        content_type: &str,
+    ) -> Answer {
+        let bytes = body
+            .map(|b| serde_json::to_vec(b).unwrap())
+            .unwrap_or_default();
+        let headers = self.huawei_headers(method, path_and_query, &bytes, Utc::now(), content_type);
+        self.send(method, path_and_query, headers, bytes).await
+    }
+
+    /// Sends prepared headers and body as they are.
+    pub async fn send(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut headers = headers;
+        headers.remove("host");
+        let response = self
+            .http
+            .request(method, format!("{}{}", self.base, path_and_query))
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .expect("request reaches the simulator");
+        Self::decode(response).await
+    }
+
+    /// A Huawei request carrying an IAM token.
+    pub async fn huawei_token(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .header("x-auth-token", token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        Self::decode(request.send().await.expect("request")).await
+    }
+
+    /// IAM password login; returns the token on success.
+    pub async fn iam_login(
+        &self,
+        user: &str,
+        password: &str,
+        domain: &str,
+        project: &str,
+    ) -> (Answer, Option<String>) {
+        let body = serde_json::json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "password": password, "domain": {"name": domain}}}},
+            "scope": {"project": {"name": project}}}});
+        let response = self
+            .http
+            .post(format!("{}/v3/auth/tokens", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("iam");
+        let token = response
+            .headers()
+            .get("x-subject-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        (Self::decode(response).await, token)
+    }
+
+    /// The business parameters plus the V1 envelope, signed.
+    pub fn ens_v1_params(
+        &self,
+        action: &str,
+        params: &[(&str, &str)],
+        timestamp: chrono::DateTime<Utc>,
+        nonce: &str,
+    ) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        for (k, v) in [
+            ("Action", action.to_owned()),
+            ("Version", "2017-11-10".to_owned()),
+            ("Format", "JSON".to_owned()),
+            ("AccessKeyId", self.alibaba_id.clone()),
+            ("SignatureMethod", "HMAC-SHA1".to_owned()),
+            ("SignatureVersion", "1.0".to_owned()),
+            ("SignatureNonce", nonce.to_owned()),
+            ("Timestamp", alibaba::alibaba_timestamp(timestamp)),
+        ] {
+            all.push((k.to_owned(), v));
+        }
+        alibaba::v1_sign_params("POST", &mut all, &self.alibaba_secret);
+        all
+    }
+
+    /// An ENS call signed with V1 (parameters in the query string).
+    pub async fn ens_v1(&self, action: &str, params: &[(&str, &str)]) -> Answer {
+        let all = self.ens_v1_params(
+            action,
+            params,
+            Utc::now(),
+            &uuid::Uuid::new_v4().to_string(),
+        );
+        self.ens_raw_query(&all).await
+    }
+
+    pub async fn ens_raw_query(&self, all: &[(String, String)]) -> Answer {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(all)
+            .finish();
+        let response = self
+            .http
+            .post(format!("{}/?{}", self.base, query))
+            .send()
+            .await
+            .expect("ens");
+        Self::decode(response).await
+    }
+
+    /// Headers of an ENS V3 call with the given business parameters (query) and empty body.
+    pub fn ens_v3_headers(
+        &self,
+        action: &str,
+        params: &[(String, String)],
+        date: chrono::DateTime<Utc>,
+        nonce: &str,
+    ) -> HeaderMap {
+        let host = self.base.trim_start_matches("http://").to_owned();
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_str(&host).unwrap());
+        headers.insert("x-acs-action", HeaderValue::from_str(action).unwrap());
+        headers.insert("x-acs-version", HeaderValue::from_static("2017-11-10"));
+        headers.insert(
+            "x-acs-date",
+            HeaderValue::from_str(&alibaba::alibaba_timestamp(date)).unwrap(),
+        );
+        headers.insert(
+            "x-acs-signature-nonce",
+            HeaderValue::from_str(nonce).unwrap(),
+        );
+        headers.insert(
+            "x-acs-content-sha256",
+            HeaderValue::from_str(&hex::encode(sha2::Sha256::digest(b""))).unwrap(),
+        );
+        let signature = alibaba::v3_sign(
+            "POST",
+            "/",
+            params,
+            &headers,
+            &self.alibaba_id,
+            &self.alibaba_secret,
+        )
+        .expect("v3 sign");
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&signature.authorization).unwrap(),
+        );
+        headers
+    }
+
+    /// An ENS call signed with V3 (the SDK default).
+    pub async fn ens(&self, action: &str, params: &[(&str, &str)]) -> Answer {
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let headers = self.ens_v3_headers(
+            action,
+            &params,
+            Utc::now(),
+            &uuid::Uuid::new_v4().simple().to_string(),
+        );
+        self.ens_v3_send(&params, headers).await
+    }
+
+    pub async fn ens_v3_send(&self, params: &[(String, String)], headers: HeaderMap) -> Answer {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        self.send("POST", &format!("/?{query}"), headers, Vec::new())
+            .await
+    }
+
+    /// `GET /_sim/requests`.
+    pub async fn recorded(&self) -> Vec<RecordedRequest> {
+        let response = self
+            .http
+            .get(format!("{}/_sim/requests", self.base))
+            .send()
+            .await
+            .expect("admin");
+        response.json().await.expect("requests json")
+    }
+
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Self::decode(request.send().await.expect("admin")).await
+    }
+}
+
+/// Reads a fixture of the project's `tests/fixtures` folder.
+pub fn fixture(path: &str) -> Value {
+    let full = format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
