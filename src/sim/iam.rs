@@ -4,12 +4,13 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Sim;
 use super::config::HuaweiProject;
 use super::dispatch::Incoming;
 use super::response::SimResponse;
+use crate::wire::iam::TokenRequest;
 
 /// A token the simulated IAM issued.
 #[derive(Debug, Clone)]
@@ -22,31 +23,33 @@ pub struct IssuedToken {
 }
 
 pub fn issue_token(sim: &Sim, req: &Incoming) -> SimResponse {
-    let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
-        return SimResponse::iam_error(
-            StatusCode::BAD_REQUEST,
-            "The request body is not valid JSON.",
-        );
+    let request = match serde_json::from_slice::<TokenRequest>(&req.body) {
+        Ok(request) => request,
+        Err(error) => {
+            return SimResponse::iam_error(
+                StatusCode::BAD_REQUEST,
+                format!("The request body is not a valid token request: {error}"),
+            );
+        }
     };
-    let identity = &body["auth"]["identity"];
-    let uses_password = identity["methods"]
-        .as_array()
-        .is_some_and(|methods| methods.iter().any(|m| m == "password"));
-    if !uses_password {
+    let identity = &request.auth.identity;
+    if !identity.methods.iter().any(|m| m == "password") {
         return SimResponse::iam_error(
             StatusCode::BAD_REQUEST,
             "Only the password method is supported by this simulator (auth.identity.methods).",
         );
     }
-    let user = &identity["password"]["user"];
-    let (Some(name), Some(password), Some(domain)) = (
-        user["name"].as_str(),
-        user["password"].as_str(),
-        user["domain"]["name"].as_str(),
-    ) else {
+    let Some(user) = identity.password.as_ref().map(|p| &p.user) else {
         return SimResponse::iam_error(
             StatusCode::BAD_REQUEST,
-            "auth.identity.password.user needs name, password and domain.name.",
+            "auth.identity.password is required.",
+        );
+    };
+    let (name, password) = (user.name.as_str(), user.password.as_str());
+    let Some(domain) = user.domain.name.as_deref() else {
+        return SimResponse::iam_error(
+            StatusCode::BAD_REQUEST,
+            "auth.identity.password.user.domain.name is required.",
         );
     };
     let found = sim
@@ -72,23 +75,22 @@ pub fn issue_token(sim: &Sim, req: &Incoming) -> SimResponse {
             "The username or password is wrong.",
         );
     }
-    let scope = &body["auth"]["scope"]["project"];
-    let project: Option<&HuaweiProject> = if scope.is_null() {
-        None
-    } else {
-        let by_id = scope["id"].as_str();
-        let by_name = scope["name"].as_str();
-        let project = account
-            .projects
-            .iter()
-            .find(|p| by_id.is_some_and(|id| id == p.id) || by_name.is_some_and(|n| n == p.name));
-        match project {
-            Some(project) => Some(project),
-            None => {
-                return SimResponse::iam_error(
-                    StatusCode::UNAUTHORIZED,
-                    "The project in auth.scope does not exist or the user has no access to it.",
-                );
+    let scope = request.auth.scope.as_ref().and_then(|s| s.project.as_ref());
+    let project: Option<&HuaweiProject> = match scope {
+        None => None,
+        Some(scope) => {
+            let project = account.projects.iter().find(|p| {
+                scope.id.as_deref() == Some(p.id.as_str())
+                    || scope.name.as_deref() == Some(p.name.as_str())
+            });
+            match project {
+                Some(project) => Some(project),
+                None => {
+                    return SimResponse::iam_error(
+                        StatusCode::UNAUTHORIZED,
+                        "The project in auth.scope does not exist or the user has no access to it.",
+                    );
+                }
             }
         }
     };

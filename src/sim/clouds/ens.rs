@@ -21,6 +21,7 @@ use crate::sim::provision::{NodeSet, NodeState};
 use crate::sim::ratelimit::RateClass;
 use crate::sim::request::{Cloud, mask_secrets};
 use crate::sim::response::{Outcome, SimResponse};
+use crate::wire::ens::{self as wire, EnsParamError, RpcRequest};
 
 /// Parameters that belong to the RPC envelope and signature, not to the action.
 const ENVELOPE: &[&str] = &[
@@ -313,6 +314,7 @@ fn serve(
     {
         return Err(SimResponse::throttled(Some(Cloud::Ens)));
     }
+    check_shape(action, params)?;
     let account = principal.account();
     match action {
         "CreateClusterNodePool" => create(sim, req, account, params),
@@ -324,6 +326,33 @@ fn serve(
         "DeleteClusterNodePool" => delete_pool(sim, req, account, params),
         _ => Err(missing("Action")),
     }
+}
+
+/// The wire types are the schema: parameters they cannot read are missing or malformed.
+fn check_shape(action: &str, params: &Params) -> Result<(), SimResponse> {
+    let pairs: Vec<(String, String)> = params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let result = match action {
+        "CreateClusterNodePool" => {
+            wire::CreateClusterNodePoolRequest::from_params(&pairs).map(drop)
+        }
+        "DescribeClusterNodePools" => {
+            wire::DescribeClusterNodePoolsRequest::from_params(&pairs).map(drop)
+        }
+        "ScaleClusterNodePool" => wire::ScaleClusterNodePoolRequest::from_params(&pairs).map(drop),
+        "DeleteClusterNodes" => wire::DeleteClusterNodesRequest::from_params(&pairs).map(drop),
+        "DescribeClusterNodes" => wire::DescribeClusterNodesRequest::from_params(&pairs).map(drop),
+        "ModifyClusterNodePool" => {
+            wire::ModifyClusterNodePoolRequest::from_params(&pairs).map(drop)
+        }
+        "DeleteClusterNodePool" => {
+            wire::DeleteClusterNodePoolRequest::from_params(&pairs).map(drop)
+        }
+        _ => Ok(()),
+    };
+    result.map_err(|error| match error {
+        EnsParamError::Missing(name) => missing(&name),
+        EnsParamError::Malformed { name, reason } => invalid(&name, reason),
+    })
 }
 
 fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, SimResponse> {

@@ -21,7 +21,7 @@ use crate::sim::provision::NodeSet;
 use crate::sim::request::Cloud;
 use crate::sim::response::SimResponse;
 use crate::sim::route::ModelArtsOp;
-// WIRE: use crate::wire::modelarts as wire;
+use crate::wire::modelarts as wire;
 
 static NODE_POOL_NAME: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$").ok());
@@ -329,8 +329,8 @@ fn create(
     resource_pool: &str,
 ) -> Result<SimResponse, SimResponse> {
     let mut body = parse_object(req)?;
-    /* WIRE serde_json::from_value::<wire::NodePool>(body.clone())
-    .map_err(|e| invalid(format!("the body does not match the NodePool schema: {e}")))?; */
+    serde_path_to_error::deserialize::<_, wire::NodePool>(body.clone())
+        .map_err(|e| invalid(format!("the body does not match the NodePool schema: {e}")))?;
     if body["kind"] != "NodePool" {
         return Err(invalid("kind must be NodePool"));
     }
@@ -418,8 +418,11 @@ fn patch(
     }
     let mut updated = pool.body.clone();
     json_patch::merge(&mut updated, &patch);
-    /* WIRE serde_json::from_value::<wire::NodePool>(updated.clone())
-    .map_err(|e| invalid(format!("the patched pool does not match the NodePool schema: {e}")))?; */
+    serde_path_to_error::deserialize::<_, wire::NodePool>(updated.clone()).map_err(|e| {
+        invalid(format!(
+            "the patched pool does not match the NodePool schema: {e}"
+        ))
+    })?;
     let (count, flavor) = check_resources(&updated["spec"]["resources"])?;
     if flavor != pool.nodes.flavor {
         return Err(invalid("spec.resources.flavor cannot be changed"));

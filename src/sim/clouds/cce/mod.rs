@@ -23,7 +23,7 @@ use crate::sim::provision::NodeSet;
 use crate::sim::request::Cloud;
 use crate::sim::response::SimResponse;
 use crate::sim::route::CceOp;
-// WIRE: use crate::wire::cce as wire;
+use crate::wire::cce as wire;
 
 /// Label CCE adds to every pool's `k8sTags`.
 pub const POOL_LABEL: &str = "cce.cloud.com/cce-nodepool";
@@ -323,8 +323,11 @@ fn create(
 ) -> Result<SimResponse, SimResponse> {
     let mut body = parse_body(req)?;
     // The wire type is the schema: a request it cannot read is malformed.
-    /* WIRE serde_json::from_value::<wire::NodePool>(body.clone())
-    .map_err(|e| invalid(format!("The request body does not match the NodePool schema: {e}")))?; */
+    serde_path_to_error::deserialize::<_, wire::NodePool>(body.clone()).map_err(|e| {
+        invalid(format!(
+            "The request body does not match the NodePool schema: {e}"
+        ))
+    })?;
     if body["kind"] != "NodePool" {
         return Err(invalid("kind: must be NodePool"));
     }
@@ -418,8 +421,11 @@ fn update(
     uid: &str,
 ) -> Result<SimResponse, SimResponse> {
     let body = parse_body(req)?;
-    /* WIRE serde_json::from_value::<wire::NodePool>(body.clone())
-    .map_err(|e| invalid(format!("The request body does not match the NodePool schema: {e}")))?; */
+    serde_path_to_error::deserialize::<_, wire::NodePool>(body.clone()).map_err(|e| {
+        invalid(format!(
+            "The request body does not match the NodePool schema: {e}"
+        ))
+    })?;
     let spec = &body["spec"];
     let template = &spec["nodeTemplate"];
     if !template.is_null() {
