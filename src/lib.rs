@@ -10,6 +10,7 @@
 //! - [`kube_emulator`]: an in-memory Kubernetes API server used by the end-to-end tests.
 
 pub mod kube_emulator;
+pub mod provider;
 pub mod signing;
 pub mod sim;
 pub mod wire;

@@ -386,3 +386,158 @@ pub fn fixture(path: &str) -> Value {
     let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
+
+/// Cloud clients pointed at a simulator with its demo identities.
+pub mod clients {
+    use nodepool_operator::provider::alibaba::{AlibabaAccount, AlibabaSession, SignatureVersion};
+    use nodepool_operator::provider::budget::Budget;
+    use nodepool_operator::provider::cce::CceProvider;
+    use nodepool_operator::provider::ens::EnsProvider;
+    use nodepool_operator::provider::huawei::{HuaweiAccount, HuaweiCredentials, HuaweiSession};
+    use nodepool_operator::provider::modelarts::ModelArtsProvider;
+    use nodepool_operator::provider::retry::RetryPolicy;
+    use nodepool_operator::provider::transport::{Timeouts, Transport};
+    use nodepool_operator::signing::Secret;
+    use nodepool_operator::sim::RunningSim;
+    use nodepool_operator::sim::config;
+
+    pub fn transport(retry: RetryPolicy) -> Transport {
+        Transport::new(Timeouts::default(), retry).unwrap()
+    }
+
+    pub fn huawei_account(sim: &RunningSim, credentials: HuaweiCredentials) -> HuaweiAccount {
+        HuaweiAccount {
+            credentials,
+            project_id: config::DEMO_HUAWEI_PROJECT_ID.into(),
+            region: config::DEMO_HUAWEI_PROJECT_NAME.into(),
+            iam_endpoint: sim.url().parse().unwrap(),
+            budget: Budget {
+                per_second: 1000.0,
+                burst: 100,
+            },
+        }
+    }
+
+    pub fn ak_sk() -> HuaweiCredentials {
+        HuaweiCredentials::AccessKey {
+            access_key: config::DEMO_HUAWEI_ACCESS_KEY.into(),
+            secret_key: Secret::new(config::DEMO_HUAWEI_SECRET_KEY),
+        }
+    }
+
+    pub fn iam_user() -> HuaweiCredentials {
+        HuaweiCredentials::Password {
+            user: config::DEMO_IAM_USER.into(),
+            password: Secret::new(config::DEMO_IAM_PASSWORD),
+            domain: config::DEMO_IAM_DOMAIN.into(),
+        }
+    }
+
+    pub fn cce(
+        sim: &RunningSim,
+        credentials: HuaweiCredentials,
+        transport: Transport,
+    ) -> CceProvider {
+        let session = HuaweiSession::new(huawei_account(sim, credentials), transport);
+        CceProvider::new(session, sim.url().parse().unwrap())
+    }
+
+    pub fn modelarts(
+        sim: &RunningSim,
+        credentials: HuaweiCredentials,
+        transport: Transport,
+    ) -> ModelArtsProvider {
+        let session = HuaweiSession::new(huawei_account(sim, credentials), transport);
+        ModelArtsProvider::new(session, sim.url().parse().unwrap())
+    }
+
+    pub fn alibaba_account(sim: &RunningSim, signature: SignatureVersion) -> AlibabaAccount {
+        AlibabaAccount {
+            access_key_id: config::DEMO_ALIBABA_ACCESS_KEY_ID.into(),
+            access_key_secret: Secret::new(config::DEMO_ALIBABA_ACCESS_KEY_SECRET),
+            endpoint: sim.url().parse().unwrap(),
+            signature,
+            write_budget: Budget::ENS_WRITES,
+            read_budget: Budget::ENS_READS,
+        }
+    }
+
+    pub fn ens(sim: &RunningSim, signature: SignatureVersion, transport: Transport) -> EnsProvider {
+        EnsProvider::new(AlibabaSession::new(
+            alibaba_account(sim, signature),
+            transport,
+        ))
+    }
+}
+
+/// Declared pools used by the client tests.
+pub mod pools {
+    use std::collections::BTreeMap;
+
+    use nodepool_operator::provider::{DesiredPool, PoolSpec};
+    use nodepool_operator::wire::{cce, ens, modelarts};
+
+    pub fn cce_pool(name: &str) -> DesiredPool {
+        let template = cce::NodeTemplate {
+            flavor: Some("s6.large.2".into()),
+            az: Some("cn-north-4a".into()),
+            login: Some(cce::Login {
+                ssh_key: Some("kp".into()),
+                ..Default::default()
+            }),
+            root_volume: Some(cce::Volume {
+                volumetype: Some("SATA".into()),
+                size: Some(40),
+                ..Default::default()
+            }),
+            k8s_tags: Some(BTreeMap::from([("team".to_owned(), "ml".to_owned())])),
+            ..Default::default()
+        };
+        DesiredPool {
+            name: name.into(),
+            spec: PoolSpec::Cce(cce::NodePoolSpec {
+                node_template: Some(template),
+                initial_node_count: Some(2),
+                ..Default::default()
+            }),
+        }
+    }
+
+    pub fn modelarts_pool(name: &str) -> DesiredPool {
+        let resources = modelarts::Resources {
+            flavor: Some("modelarts.vm.2u4g.dcc".into()),
+            count: Some(2),
+            max_count: Some(2),
+            ..Default::default()
+        };
+        DesiredPool {
+            name: name.into(),
+            spec: PoolSpec::ModelArts {
+                spec: modelarts::NodePoolSpec {
+                    resources: Some(resources),
+                    ..Default::default()
+                },
+                annotations: BTreeMap::new(),
+            },
+        }
+    }
+
+    pub fn ens_pool(name: &str) -> DesiredPool {
+        DesiredPool {
+            name: name.into(),
+            spec: PoolSpec::Ens {
+                scaling_group: ens::ScalingGroup {
+                    image_id: Some("m-6734fzvcwcv2o8jj201cpa7ox".into()),
+                    instance_types: Some(vec!["ens.sn1.small".into()]),
+                    vswitch_ids: Some(vec!["vsw-58eu2p6v64qw8ihhit1wz7wgv".into()]),
+                    desired_size: Some(2),
+                    instance_charge_type: Some("PostPaid".into()),
+                    key_pair_name: Some("kp".into()),
+                    system_disk_size: Some(40),
+                    ..Default::default()
+                },
+                kubernetes_config: None,
+            },
+        }
+    }
+}

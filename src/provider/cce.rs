@@ -1,0 +1,417 @@
+//! Huawei CCE v3 node pools through [`NodePoolProvider`].
+//!
+//! Every update carries `initialNodeCount`, or `ignoreInitialNodeCount: true` when the count is
+//! not ours to set: CCE resets an omitted count to 0 and drains the pool. Labels CCE adds itself
+//! (`cce.cloud.com/...`) are never drift. Deleting a pool that is already gone is success.
+
+use async_trait::async_trait;
+use http::Method;
+use serde_json::{Value, json};
+
+use super::huawei::HuaweiSession;
+use super::{
+    Autoscaling, CloudError, CloudKind, CountUpdate, DeleteOutcome, DesiredPool, NodePoolProvider,
+    ObservedPool, PoolPhase, PoolSpec, count,
+};
+use crate::wire::cce::{self as wire, NodePool, NodePoolList, NodePoolSpec};
+
+/// Label keys CCE manages itself.
+const SERVER_LABEL_PREFIX: &str = "cce.cloud.com/";
+
+#[derive(Debug, Clone)]
+pub struct CceProvider {
+    session: HuaweiSession,
+    /// e.g. `https://cce.cn-north-4.myhuaweicloud.com`.
+    endpoint: url::Url,
+}
+
+impl CceProvider {
+    pub fn new(session: HuaweiSession, endpoint: url::Url) -> Self {
+        Self { session, endpoint }
+    }
+
+    fn url(&self, cluster: &str, suffix: &str) -> Result<url::Url, CloudError> {
+        let path = format!(
+            "/api/v3/projects/{}/clusters/{}/nodepools{suffix}",
+            segment(&self.session.account.project_id),
+            segment(cluster)
+        );
+        self.endpoint
+            .join(&path)
+            .map_err(|e| CloudError::transport(format!("bad CCE endpoint: {e}")))
+    }
+
+    async fn call(
+        &self,
+        operation: &'static str,
+        method: Method,
+        url: url::Url,
+        body: Option<&Value>,
+    ) -> Result<Value, CloudError> {
+        let response = self
+            .session
+            .call("cce", operation, method, url, body, "application/json")
+            .await?;
+        serde_json::from_slice(&response.body).map_err(|e| {
+            CloudError::transport(format!(
+                "CCE answered {operation} with unreadable JSON: {e}"
+            ))
+        })
+    }
+}
+
+fn segment(value: &str) -> String {
+    crate::signing::encoding::encode(value)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T, CloudError> {
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| CloudError::transport(format!("unexpected {what} from CCE: {e}")))
+}
+
+/// The neutral view of a CCE pool.
+pub fn observe(pool: &NodePool) -> ObservedPool {
+    let status = pool.status.clone().unwrap_or_default();
+    let raw_state = status.phase.clone().unwrap_or_default();
+    let current = count(status.current_node);
+    let creating = count(status.creating_node);
+    let deleting = count(status.deleting_node);
+    let ready = status
+        .active_node
+        .map_or(current.saturating_sub(creating), |n| count(Some(n)));
+    let mut messages = Vec::new();
+    for condition in status.conditions.iter().flatten() {
+        let problem = match condition.condition_type.as_deref() {
+            Some("Scalable") => condition.status.as_deref() == Some("False"),
+            Some(_) => condition.status.as_deref() == Some("True"),
+            None => false,
+        };
+        if problem {
+            messages.push(format!(
+                "{}: {}: {}",
+                condition.condition_type.as_deref().unwrap_or_default(),
+                condition.reason.as_deref().unwrap_or_default(),
+                condition.message.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    let phase = match raw_state.as_str() {
+        "Deleting" => PoolPhase::Deleting,
+        "SoldOut" => PoolPhase::SoldOut,
+        "Error" => PoolPhase::Error,
+        _ if creating > 0 && ready == 0 && deleting == 0 => PoolPhase::Creating,
+        _ if creating > 0 || deleting > 0 || !raw_state.is_empty() => PoolPhase::Scaling,
+        _ => PoolPhase::Ready,
+    };
+    let autoscaling = pool.spec.autoscaling.as_ref().map(|a| Autoscaling {
+        enabled: a.enable.unwrap_or(false),
+        min: a.min_node_count.and_then(|n| u32::try_from(n).ok()),
+        max: a.max_node_count.and_then(|n| u32::try_from(n).ok()),
+    });
+    ObservedPool {
+        id: pool.metadata.uid.clone().unwrap_or_default(),
+        name: pool.metadata.name.clone().unwrap_or_default(),
+        desired: pool
+            .spec
+            .initial_node_count
+            .and_then(|n| u32::try_from(n).ok()),
+        current,
+        ready,
+        creating,
+        deleting,
+        raw_state,
+        phase,
+        messages,
+        autoscaling,
+        job_id: status.job_id,
+        spec: serde_json::to_value(&pool.spec).unwrap_or(Value::Null),
+    }
+}
+
+fn cce_spec(desired: &DesiredPool) -> Result<&NodePoolSpec, CloudError> {
+    match &desired.spec {
+        PoolSpec::Cce(spec) => Ok(spec),
+        _ => Err(CloudError::InvalidRequest {
+            status: 0,
+            code: "WrongProvider".into(),
+            message: "the CCE provider got a non-CCE pool spec".into(),
+        }),
+    }
+}
+
+/// The PUT body: the mutable settings and, always, either the count or the instruction to keep
+/// it.
+pub fn update_body(desired: &DesiredPool, count: CountUpdate) -> Result<Value, CloudError> {
+    let spec = cce_spec(desired)?;
+    let mut body_spec = serde_json::Map::new();
+    if let Some(template) = &spec.node_template {
+        let mut mutable = serde_json::Map::new();
+        // Absent means unchanged and an empty list removes all, so send what is declared.
+        mutable.insert(
+            "k8sTags".into(),
+            json!(template.k8s_tags.clone().unwrap_or_default()),
+        );
+        mutable.insert(
+            "taints".into(),
+            json!(template.taints.clone().unwrap_or_default()),
+        );
+        mutable.insert(
+            "userTags".into(),
+            json!(template.user_tags.clone().unwrap_or_default()),
+        );
+        body_spec.insert("nodeTemplate".into(), Value::Object(mutable));
+    }
+    if let Some(autoscaling) = &spec.autoscaling {
+        body_spec.insert("autoscaling".into(), json!(autoscaling));
+    }
+    match count {
+        CountUpdate::Set(n) => body_spec.insert("initialNodeCount".into(), json!(n)),
+        CountUpdate::Keep => body_spec.insert("ignoreInitialNodeCount".into(), json!(true)),
+    };
+    Ok(json!({"metadata": {"name": desired.name}, "spec": body_spec}))
+}
+
+fn user_labels(
+    labels: Option<&std::collections::BTreeMap<String, String>>,
+) -> std::collections::BTreeMap<String, String> {
+    labels
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| !k.starts_with(SERVER_LABEL_PREFIX))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Mutable settings that differ between the declared and the observed pool.
+pub fn drift(desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
+    let Ok(spec) = cce_spec(desired) else {
+        return vec!["provider".into()];
+    };
+    let Ok(actual) = serde_json::from_value::<NodePoolSpec>(observed.spec.clone()) else {
+        return vec!["spec".into()];
+    };
+    let mut drifted = Vec::new();
+    let empty = wire::NodeTemplate::default();
+    let want = spec.node_template.as_ref().unwrap_or(&empty);
+    let have = actual.node_template.as_ref().unwrap_or(&empty);
+    if user_labels(want.k8s_tags.as_ref()) != user_labels(have.k8s_tags.as_ref()) {
+        drifted.push("nodeTemplate.k8sTags".into());
+    }
+    let sorted = |t: &Option<Vec<wire::Taint>>| {
+        let mut v = t.clone().unwrap_or_default();
+        v.sort_by(|a, b| (&a.key, &a.effect).cmp(&(&b.key, &b.effect)));
+        v
+    };
+    if sorted(&want.taints) != sorted(&have.taints) {
+        drifted.push("nodeTemplate.taints".into());
+    }
+    let tags = |t: &Option<Vec<wire::UserTag>>| {
+        let mut v = t.clone().unwrap_or_default();
+        v.sort_by(|a, b| a.key.cmp(&b.key));
+        v
+    };
+    if tags(&want.user_tags) != tags(&have.user_tags) {
+        drifted.push("nodeTemplate.userTags".into());
+    }
+    if let Some(want) = &spec.autoscaling {
+        let have = actual.autoscaling.clone().unwrap_or_default();
+        let differs = want.enable.unwrap_or(false) != have.enable.unwrap_or(false)
+            || (want.min_node_count.is_some() && want.min_node_count != have.min_node_count)
+            || (want.max_node_count.is_some() && want.max_node_count != have.max_node_count)
+            || (want.scale_down_cooldown_time.is_some()
+                && want.scale_down_cooldown_time != have.scale_down_cooldown_time)
+            || (want.priority.is_some() && want.priority != have.priority);
+        if differs {
+            drifted.push("autoscaling".into());
+        }
+    }
+    drifted
+}
+
+#[async_trait]
+impl NodePoolProvider for CceProvider {
+    fn cloud(&self) -> CloudKind {
+        CloudKind::Cce
+    }
+
+    async fn list(&self, cluster: &str) -> Result<Vec<ObservedPool>, CloudError> {
+        let value = self
+            .call("list", Method::GET, self.url(cluster, "")?, None)
+            .await?;
+        let list: NodePoolList = parse(value, "pool list")?;
+        Ok(list.items.iter().map(observe).collect())
+    }
+
+    async fn get(&self, cluster: &str, id: &str) -> Result<Option<ObservedPool>, CloudError> {
+        match self
+            .call(
+                "get",
+                Method::GET,
+                self.url(cluster, &format!("/{}", segment(id)))?,
+                None,
+            )
+            .await
+        {
+            Ok(value) => Ok(Some(observe(&parse::<NodePool>(value, "pool")?))),
+            Err(CloudError::NotFound { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn create(
+        &self,
+        cluster: &str,
+        desired: &DesiredPool,
+    ) -> Result<ObservedPool, CloudError> {
+        let pool = NodePool {
+            kind: Some("NodePool".into()),
+            api_version: Some("v3".into()),
+            metadata: wire::NodePoolMetadata {
+                name: Some(desired.name.clone()),
+                ..Default::default()
+            },
+            spec: cce_spec(desired)?.clone(),
+            ..Default::default()
+        };
+        let body = serde_json::to_value(&pool).map_err(|e| CloudError::transport(e.to_string()))?;
+        let value = self
+            .call("create", Method::POST, self.url(cluster, "")?, Some(&body))
+            .await?;
+        Ok(observe(&parse::<NodePool>(value, "created pool")?))
+    }
+
+    async fn update(
+        &self,
+        cluster: &str,
+        observed: &ObservedPool,
+        desired: &DesiredPool,
+        count: CountUpdate,
+    ) -> Result<(), CloudError> {
+        let body = update_body(desired, count)?;
+        let url = self.url(cluster, &format!("/{}", segment(&observed.id)))?;
+        self.call("update", Method::PUT, url, Some(&body))
+            .await
+            .map(drop)
+    }
+
+    async fn delete(&self, cluster: &str, id: &str) -> Result<DeleteOutcome, CloudError> {
+        match self
+            .call(
+                "delete",
+                Method::DELETE,
+                self.url(cluster, &format!("/{}", segment(id)))?,
+                None,
+            )
+            .await
+        {
+            Ok(value) => {
+                let job_id = value["status"]["jobId"].as_str().map(str::to_owned);
+                Ok(DeleteOutcome::Started { job_id })
+            }
+            Err(CloudError::NotFound { .. }) => Ok(DeleteOutcome::AlreadyGone),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn drift(&self, desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
+        drift(desired, observed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired(labels: &[(&str, &str)]) -> DesiredPool {
+        let template = wire::NodeTemplate {
+            flavor: Some("s6.large.2".into()),
+            k8s_tags: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        DesiredPool {
+            name: "p".into(),
+            spec: PoolSpec::Cce(NodePoolSpec {
+                node_template: Some(template),
+                initial_node_count: Some(2),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn every_update_body_carries_a_count_instruction() {
+        let keep = update_body(&desired(&[]), CountUpdate::Keep).unwrap();
+        assert_eq!(keep["spec"]["ignoreInitialNodeCount"], true);
+        assert!(keep["spec"].get("initialNodeCount").is_none());
+        let set = update_body(&desired(&[]), CountUpdate::Set(5)).unwrap();
+        assert_eq!(set["spec"]["initialNodeCount"], 5);
+    }
+
+    #[test]
+    fn server_added_labels_are_not_drift() {
+        let mut observed_spec = match desired(&[("team", "ml")]).spec {
+            PoolSpec::Cce(spec) => spec,
+            _ => unreachable!(),
+        };
+        if let Some(t) = observed_spec.node_template.as_mut() {
+            t.k8s_tags
+                .get_or_insert_default()
+                .insert(wire::POOL_LABEL.into(), "p".into());
+        }
+        let observed = ObservedPool {
+            id: "u".into(),
+            name: "p".into(),
+            desired: Some(2),
+            current: 2,
+            ready: 2,
+            creating: 0,
+            deleting: 0,
+            raw_state: String::new(),
+            phase: PoolPhase::Ready,
+            messages: vec![],
+            autoscaling: None,
+            job_id: None,
+            spec: serde_json::to_value(&observed_spec).unwrap(),
+        };
+        assert!(drift(&desired(&[("team", "ml")]), &observed).is_empty());
+        assert_eq!(
+            drift(&desired(&[("team", "infra")]), &observed),
+            ["nodeTemplate.k8sTags"]
+        );
+    }
+
+    #[test]
+    fn phases_map_from_cce_status() {
+        let pool = |phase: &str, current, creating, deleting| NodePool {
+            status: Some(wire::NodePoolStatus {
+                phase: Some(phase.into()),
+                current_node: Some(current),
+                creating_node: Some(creating),
+                deleting_node: Some(deleting),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(observe(&pool("", 2, 0, 0)).phase, PoolPhase::Ready);
+        assert_eq!(
+            observe(&pool("Synchronizing", 2, 2, 0)).phase,
+            PoolPhase::Creating
+        );
+        assert_eq!(
+            observe(&pool("Synchronizing", 3, 1, 0)).phase,
+            PoolPhase::Scaling
+        );
+        assert_eq!(observe(&pool("", 1, 0, 2)).phase, PoolPhase::Scaling);
+        assert_eq!(observe(&pool("SoldOut", 1, 0, 0)).phase, PoolPhase::SoldOut);
+        assert_eq!(
+            observe(&pool("Deleting", 0, 0, 1)).phase,
+            PoolPhase::Deleting
+        );
+        assert_eq!(observe(&pool("Error", 0, 0, 0)).phase, PoolPhase::Error);
+    }
+}

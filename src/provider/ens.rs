@@ -1,0 +1,346 @@
+//! Alibaba ENS cluster node pools through [`NodePoolProvider`].
+//!
+//! ENS has no single-pool read: pools are listed page by page and filtered. Scale-out sends the
+//! new total (`ScaleClusterNodePool`); scale-in deletes chosen nodes (`DeleteClusterNodes`):
+//! failed nodes first, then nodes still initialising, then the newest.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::alibaba::AlibabaSession;
+use super::{
+    CloudError, CloudKind, CountUpdate, DeleteOutcome, DesiredPool, NodePoolProvider, ObservedPool,
+    PoolPhase, PoolSpec, count,
+};
+use crate::wire::ens::{
+    self as wire, API_VERSION, ClusterNode, CreateClusterNodePoolRequest,
+    CreateClusterNodePoolResponse, DeleteClusterNodePoolRequest, DeleteClusterNodesRequest,
+    DescribeClusterNodePoolsRequest, DescribeClusterNodePoolsResponse, DescribeClusterNodesRequest,
+    DescribeClusterNodesResponse, ModifyClusterNodePoolRequest, Nodepool, RpcRequest,
+    ScaleClusterNodePoolRequest,
+};
+
+const PAGE_SIZE: i64 = 100;
+
+#[derive(Debug, Clone)]
+pub struct EnsProvider {
+    session: AlibabaSession,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T, CloudError> {
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| CloudError::transport(format!("unexpected {what} from ENS: {e}")))
+}
+
+fn ens_spec(
+    desired: &DesiredPool,
+) -> Result<(&wire::ScalingGroup, Option<&wire::KubernetesConfig>), CloudError> {
+    match &desired.spec {
+        PoolSpec::Ens {
+            scaling_group,
+            kubernetes_config,
+        } => Ok((scaling_group, kubernetes_config.as_ref())),
+        _ => Err(CloudError::InvalidRequest {
+            status: 0,
+            code: "WrongProvider".into(),
+            message: "the ENS provider got a non-ENS pool spec".into(),
+        }),
+    }
+}
+
+/// The neutral view of an ENS pool.
+pub fn observe(pool: &Nodepool) -> ObservedPool {
+    let info = pool.nodepool_info.clone().unwrap_or_default();
+    let status = pool.status.clone().unwrap_or_default();
+    let total = count(status.total_nodes);
+    let removing = count(status.removing_nodes);
+    let initial = count(status.initial_nodes);
+    let serving = count(status.serving_nodes);
+    let failed = count(status.failed_nodes);
+    let raw_state = status.state.clone().unwrap_or_default();
+    let mut messages = Vec::new();
+    if failed > 0 {
+        messages.push(format!("{failed} node(s) failed"));
+    }
+    let phase = match raw_state.as_str() {
+        "deleting" => PoolPhase::Deleting,
+        _ if failed > 0 => PoolPhase::Error,
+        _ if initial > 0 && serving == 0 && removing == 0 => PoolPhase::Creating,
+        "active" if initial == 0 && removing == 0 => PoolPhase::Ready,
+        _ => PoolPhase::Scaling,
+    };
+    ObservedPool {
+        id: info.nodepool_id.clone().unwrap_or_default(),
+        name: info.name.clone().unwrap_or_default(),
+        desired: status.desired_nodes.and_then(|n| u32::try_from(n).ok()),
+        current: total.saturating_sub(removing),
+        ready: serving,
+        creating: initial,
+        deleting: removing,
+        raw_state,
+        phase,
+        messages,
+        autoscaling: None,
+        job_id: None,
+        spec: serde_json::json!({
+            "ScalingGroup": pool.scaling_group,
+            "KubernetesConfig": pool.kubernetes_config,
+        }),
+    }
+}
+
+/// The nodes to remove to go from the live nodes to `target`: failed first, then initialising,
+/// then the newest.
+pub fn choose_nodes_to_remove(nodes: &[ClusterNode], target: u32) -> Vec<String> {
+    let mut live: Vec<&ClusterNode> = nodes
+        .iter()
+        .filter(|n| n.state.as_deref() != Some("removing"))
+        .collect();
+    let surplus = live.len().saturating_sub(target as usize);
+    let rank = |n: &ClusterNode| match n.state.as_deref() {
+        Some("failed") => 0,
+        Some("initial") => 1,
+        _ => 2,
+    };
+    live.sort_by(|a, b| {
+        rank(a)
+            .cmp(&rank(b))
+            .then_with(|| b.creation_time.cmp(&a.creation_time))
+    });
+    live.into_iter()
+        .take(surplus)
+        .filter_map(|n| n.instance_id.clone())
+        .collect()
+}
+
+/// Template settings that differ (scaling group fields the user declared, Kubernetes config).
+pub fn drift(desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
+    let Ok((want, want_config)) = ens_spec(desired) else {
+        return vec!["provider".into()];
+    };
+    let have: wire::ScalingGroup =
+        serde_json::from_value(observed.spec["ScalingGroup"].clone()).unwrap_or_default();
+    let mut drifted = Vec::new();
+    let mut check = |name: &str, differs: bool| {
+        if differs {
+            drifted.push(format!("ScalingGroup.{name}"));
+        }
+    };
+    check(
+        "ImageId",
+        want.image_id.is_some() && want.image_id != have.image_id,
+    );
+    check(
+        "InstanceTypes",
+        want.instance_types.is_some() && want.instance_types != have.instance_types,
+    );
+    check(
+        "VswitchIds",
+        want.vswitch_ids.is_some() && want.vswitch_ids != have.vswitch_ids,
+    );
+    check(
+        "KeyPairName",
+        want.key_pair_name.is_some() && want.key_pair_name != have.key_pair_name,
+    );
+    check(
+        "SystemDiskSize",
+        want.system_disk_size.is_some() && want.system_disk_size != have.system_disk_size,
+    );
+    check(
+        "DataDisks",
+        want.data_disks.is_some() && want.data_disks != have.data_disks,
+    );
+    if let Some(config) = want_config {
+        let have_config: Option<wire::KubernetesConfig> =
+            serde_json::from_value(observed.spec["KubernetesConfig"].clone()).ok();
+        if have_config.as_ref() != Some(config) {
+            drifted.push("KubernetesConfig".into());
+        }
+    }
+    drifted
+}
+
+impl EnsProvider {
+    pub fn new(session: AlibabaSession) -> Self {
+        Self { session }
+    }
+
+    async fn call<R: RpcRequest>(&self, request: &R, write: bool) -> Result<Value, CloudError> {
+        self.session
+            .rpc(R::ACTION, API_VERSION, &request.to_params(), write)
+            .await
+    }
+
+    async fn nodes(&self, cluster: &str, pool_id: &str) -> Result<Vec<ClusterNode>, CloudError> {
+        let mut nodes = Vec::new();
+        for page in 1.. {
+            let request = DescribeClusterNodesRequest {
+                cluster_id: cluster.into(),
+                nodepool_id: Some(pool_id.into()),
+                page_number: Some(page),
+                page_size: Some(PAGE_SIZE),
+            };
+            let answer: DescribeClusterNodesResponse =
+                parse(self.call(&request, false).await?, "node list")?;
+            let got = answer.nodes.len();
+            nodes.extend(answer.nodes);
+            let total = answer.page.and_then(|p| p.total_count).unwrap_or(0);
+            if got == 0 || nodes.len() as i64 >= total {
+                break;
+            }
+        }
+        Ok(nodes)
+    }
+}
+
+#[async_trait]
+impl NodePoolProvider for EnsProvider {
+    fn cloud(&self) -> CloudKind {
+        CloudKind::Ens
+    }
+
+    async fn list(&self, cluster: &str) -> Result<Vec<ObservedPool>, CloudError> {
+        let mut pools = Vec::new();
+        for page in 1.. {
+            let request = DescribeClusterNodePoolsRequest {
+                cluster_id: cluster.into(),
+                page_number: Some(page),
+                page_size: Some(PAGE_SIZE),
+            };
+            let answer: DescribeClusterNodePoolsResponse =
+                parse(self.call(&request, false).await?, "pool list")?;
+            let got = answer.node_pools.len();
+            pools.extend(answer.node_pools.iter().map(observe));
+            let total = answer.page.and_then(|p| p.total_count).unwrap_or(0);
+            if got == 0 || pools.len() as i64 >= total {
+                break;
+            }
+        }
+        Ok(pools)
+    }
+
+    async fn get(&self, cluster: &str, id: &str) -> Result<Option<ObservedPool>, CloudError> {
+        Ok(self.list(cluster).await?.into_iter().find(|p| p.id == id))
+    }
+
+    async fn create(
+        &self,
+        cluster: &str,
+        desired: &DesiredPool,
+    ) -> Result<ObservedPool, CloudError> {
+        let (scaling_group, kubernetes_config) = ens_spec(desired)?;
+        let request = CreateClusterNodePoolRequest {
+            cluster_id: cluster.into(),
+            nodepool_info: wire::NodepoolInfo {
+                name: Some(desired.name.clone()),
+                ..Default::default()
+            },
+            scaling_group: scaling_group.clone(),
+            kubernetes_config: kubernetes_config.cloned(),
+        };
+        let answer: CreateClusterNodePoolResponse =
+            parse(self.call(&request, true).await?, "created pool")?;
+        let pool = answer.nodepool.ok_or_else(|| {
+            CloudError::transport("CreateClusterNodePool answered without Nodepool")
+        })?;
+        Ok(observe(&pool))
+    }
+
+    async fn update(
+        &self,
+        cluster: &str,
+        observed: &ObservedPool,
+        desired: &DesiredPool,
+        count: CountUpdate,
+    ) -> Result<(), CloudError> {
+        if !drift(desired, observed).is_empty() {
+            let (scaling_group, kubernetes_config) = ens_spec(desired)?;
+            // The size is not a template setting: ModifyClusterNodePool refuses DesiredSize.
+            let template = wire::ScalingGroup {
+                desired_size: None,
+                ..scaling_group.clone()
+            };
+            let request = ModifyClusterNodePoolRequest {
+                cluster_id: cluster.into(),
+                nodepool_info: wire::NodepoolInfo {
+                    nodepool_id: Some(observed.id.clone()),
+                    ..Default::default()
+                },
+                scaling_group: Some(template),
+                kubernetes_config: kubernetes_config.cloned(),
+            };
+            self.call(&request, true).await?;
+        }
+        let CountUpdate::Set(target) = count else {
+            return Ok(());
+        };
+        if target > observed.current {
+            let request = ScaleClusterNodePoolRequest {
+                cluster_id: cluster.into(),
+                nodepool_id: observed.id.clone(),
+                count: i64::from(target),
+            };
+            self.call(&request, true).await?;
+        } else if target < observed.current {
+            let nodes = choose_nodes_to_remove(&self.nodes(cluster, &observed.id).await?, target);
+            if !nodes.is_empty() {
+                let request = DeleteClusterNodesRequest {
+                    cluster_id: cluster.into(),
+                    nodes,
+                    release_node: Some(true),
+                };
+                self.call(&request, true).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, cluster: &str, id: &str) -> Result<DeleteOutcome, CloudError> {
+        let request = DeleteClusterNodePoolRequest {
+            cluster_id: cluster.into(),
+            nodepool_id: id.into(),
+        };
+        match self.call(&request, true).await {
+            Ok(_) => Ok(DeleteOutcome::Started { job_id: None }),
+            Err(CloudError::NotFound { code, .. }) if code.contains("Nodepool") => {
+                Ok(DeleteOutcome::AlreadyGone)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn drift(&self, desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
+        drift(desired, observed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(id: &str, state: &str, created: &str) -> ClusterNode {
+        ClusterNode {
+            instance_id: Some(id.into()),
+            state: Some(state.into()),
+            creation_time: Some(created.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn scale_in_removes_failed_then_initialising_then_newest() {
+        let nodes = [
+            node("old", "running", "2025-01-01T00:00:00Z"),
+            node("new", "running", "2025-01-03T00:00:00Z"),
+            node("booting", "initial", "2025-01-02T00:00:00Z"),
+            node("broken", "failed", "2025-01-01T00:00:00Z"),
+            node("leaving", "removing", "2025-01-04T00:00:00Z"),
+        ];
+        assert_eq!(choose_nodes_to_remove(&nodes, 3), ["broken"]);
+        assert_eq!(
+            choose_nodes_to_remove(&nodes, 1),
+            ["broken", "booting", "new"]
+        );
+        assert!(choose_nodes_to_remove(&nodes, 4).is_empty());
+    }
+}

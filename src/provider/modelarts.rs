@@ -1,0 +1,331 @@
+//! Huawei ModelArts v2 node pools through [`NodePoolProvider`].
+//!
+//! Updates are JSON merge patches (`application/merge-patch+json`): an omitted count stays as it
+//! is, so keeping the count needs nothing special; removed labels are sent as `null`. Status
+//! buckets are read in both of their documented forms.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use http::Method;
+use serde_json::{Value, json};
+
+use super::huawei::HuaweiSession;
+use super::{
+    CloudError, CloudKind, CountUpdate, DeleteOutcome, DesiredPool, NodePoolProvider, ObservedPool,
+    PoolPhase, PoolSpec, count,
+};
+use crate::wire::modelarts::{self as wire, NodePool, NodePoolList};
+
+#[derive(Debug, Clone)]
+pub struct ModelArtsProvider {
+    session: HuaweiSession,
+    /// e.g. `https://modelarts.cn-north-4.myhuaweicloud.com`.
+    endpoint: url::Url,
+}
+
+fn segment(value: &str) -> String {
+    crate::signing::encoding::encode(value)
+}
+
+impl ModelArtsProvider {
+    pub fn new(session: HuaweiSession, endpoint: url::Url) -> Self {
+        Self { session, endpoint }
+    }
+
+    fn url(&self, resource_pool: &str, suffix: &str) -> Result<url::Url, CloudError> {
+        let path = format!(
+            "/v2/{}/pools/{}/nodepools{suffix}",
+            segment(&self.session.account.project_id),
+            segment(resource_pool)
+        );
+        self.endpoint
+            .join(&path)
+            .map_err(|e| CloudError::transport(format!("bad ModelArts endpoint: {e}")))
+    }
+
+    async fn call(
+        &self,
+        operation: &'static str,
+        method: Method,
+        url: url::Url,
+        body: Option<&Value>,
+        content_type: &str,
+    ) -> Result<Value, CloudError> {
+        let response = self
+            .session
+            .call("modelarts", operation, method, url, body, content_type)
+            .await?;
+        serde_json::from_slice(&response.body).map_err(|e| {
+            CloudError::transport(format!(
+                "ModelArts answered {operation} with unreadable JSON: {e}"
+            ))
+        })
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T, CloudError> {
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| CloudError::transport(format!("unexpected {what} from ModelArts: {e}")))
+}
+
+fn resources(
+    desired: &DesiredPool,
+) -> Result<(wire::Resources, &BTreeMap<String, String>), CloudError> {
+    match &desired.spec {
+        PoolSpec::ModelArts { spec, annotations } => {
+            Ok((spec.resources.clone().unwrap_or_default(), annotations))
+        }
+        _ => Err(CloudError::InvalidRequest {
+            status: 0,
+            code: "WrongProvider".into(),
+            message: "the ModelArts provider got a non-ModelArts pool spec".into(),
+        }),
+    }
+}
+
+/// The neutral view of a ModelArts pool.
+pub fn observe(pool: &NodePool) -> ObservedPool {
+    let name = pool
+        .metadata
+        .as_ref()
+        .and_then(|m| m.name.clone())
+        .unwrap_or_default();
+    let spec_resources = pool
+        .spec
+        .as_ref()
+        .and_then(|s| s.resources.clone())
+        .unwrap_or_default();
+    let desired = spec_resources.count.and_then(|n| u32::try_from(n).ok());
+    let buckets = pool.status.as_ref().and_then(|s| s.resources.clone());
+    let total = |b: &Option<wire::Bucket>| count(b.as_ref().map(wire::Bucket::total_count));
+    let (creating, available, abnormal, deleting) = match &buckets {
+        Some(b) => (
+            total(&b.creating),
+            total(&b.available),
+            total(&b.abnormal),
+            total(&b.deleting),
+        ),
+        None => (0, 0, 0, 0),
+    };
+    let current = creating + available + abnormal;
+    let mut messages = Vec::new();
+    if abnormal > 0 {
+        messages.push(format!("{abnormal} node(s) abnormal"));
+    }
+    let phase = if buckets.is_none() {
+        PoolPhase::Creating
+    } else if deleting > 0 && current == 0 {
+        PoolPhase::Deleting
+    } else if abnormal > 0 {
+        PoolPhase::Error
+    } else if creating > 0 && available == 0 {
+        PoolPhase::Creating
+    } else if creating > 0 || deleting > 0 || desired.is_some_and(|d| d != available) {
+        PoolPhase::Scaling
+    } else {
+        PoolPhase::Ready
+    };
+    let raw_state = format!(
+        "creating={creating} available={available} abnormal={abnormal} deleting={deleting}"
+    );
+    ObservedPool {
+        id: name.clone(),
+        name,
+        desired,
+        current,
+        ready: available,
+        creating,
+        deleting,
+        raw_state,
+        phase,
+        messages,
+        autoscaling: None,
+        job_id: pool
+            .metadata
+            .as_ref()
+            .and_then(|m| m.annotations.as_ref())
+            .and_then(|a| a.get("os.modelarts/order.id").cloned()),
+        spec: serde_json::to_value(&pool.spec).unwrap_or(Value::Null),
+    }
+}
+
+/// The merge patch converging `observed` to `desired`.
+pub fn patch_body(
+    desired: &DesiredPool,
+    observed: &ObservedPool,
+    count: CountUpdate,
+) -> Result<Value, CloudError> {
+    let (want, _) = resources(desired)?;
+    let have: wire::NodePoolSpec =
+        serde_json::from_value(observed.spec.clone()).unwrap_or_default();
+    let have = have.resources.unwrap_or_default();
+    let mut patch = serde_json::Map::new();
+    // Maps merge key by key: removed labels must be sent as null.
+    let mut labels = serde_json::Map::new();
+    for (k, v) in want.labels.iter().flatten() {
+        labels.insert(k.clone(), json!(v));
+    }
+    for k in have.labels.iter().flatten().map(|(k, _)| k) {
+        if !want.labels.as_ref().is_some_and(|l| l.contains_key(k)) {
+            labels.insert(k.clone(), Value::Null);
+        }
+    }
+    if !labels.is_empty() {
+        patch.insert("labels".into(), Value::Object(labels));
+    }
+    // Lists are replaced whole.
+    patch.insert(
+        "taints".into(),
+        json!(want.taints.clone().unwrap_or_default()),
+    );
+    patch.insert("tags".into(), json!(want.tags.clone().unwrap_or_default()));
+    if let CountUpdate::Set(n) = count {
+        patch.insert("count".into(), json!(n));
+        let max = want.max_count.map_or(i64::from(n), |m| m.max(i64::from(n)));
+        patch.insert("maxCount".into(), json!(max));
+    }
+    Ok(json!({"spec": {"resources": patch}}))
+}
+
+/// Mutable settings that differ between the declared and the observed pool.
+pub fn drift(desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
+    let Ok((want, _)) = resources(desired) else {
+        return vec!["provider".into()];
+    };
+    let have: wire::NodePoolSpec =
+        serde_json::from_value(observed.spec.clone()).unwrap_or_default();
+    let have = have.resources.unwrap_or_default();
+    let mut drifted = Vec::new();
+    if want.labels.clone().unwrap_or_default() != have.labels.clone().unwrap_or_default() {
+        drifted.push("resources.labels".into());
+    }
+    if want.taints.clone().unwrap_or_default() != have.taints.clone().unwrap_or_default() {
+        drifted.push("resources.taints".into());
+    }
+    if want.tags.clone().unwrap_or_default() != have.tags.clone().unwrap_or_default() {
+        drifted.push("resources.tags".into());
+    }
+    drifted
+}
+
+#[async_trait]
+impl NodePoolProvider for ModelArtsProvider {
+    fn cloud(&self) -> CloudKind {
+        CloudKind::ModelArts
+    }
+
+    async fn list(&self, resource_pool: &str) -> Result<Vec<ObservedPool>, CloudError> {
+        let value = self
+            .call(
+                "list",
+                Method::GET,
+                self.url(resource_pool, "")?,
+                None,
+                "application/json",
+            )
+            .await?;
+        let list: NodePoolList = parse(value, "pool list")?;
+        Ok(list.items.iter().map(observe).collect())
+    }
+
+    async fn find(
+        &self,
+        resource_pool: &str,
+        name: &str,
+    ) -> Result<Option<ObservedPool>, CloudError> {
+        // The name is the id.
+        self.get(resource_pool, name).await
+    }
+
+    async fn get(
+        &self,
+        resource_pool: &str,
+        name: &str,
+    ) -> Result<Option<ObservedPool>, CloudError> {
+        let url = self.url(resource_pool, &format!("/{}", segment(name)))?;
+        match self
+            .call("get", Method::GET, url, None, "application/json")
+            .await
+        {
+            Ok(value) => Ok(Some(observe(&parse::<NodePool>(value, "pool")?))),
+            Err(CloudError::NotFound { code, message })
+                if message.contains("pool not found") && !message.contains("nodepool") =>
+            {
+                // The resource pool itself is missing: that is not "no such node pool".
+                Err(CloudError::NotFound { code, message })
+            }
+            Err(CloudError::NotFound { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn create(
+        &self,
+        resource_pool: &str,
+        desired: &DesiredPool,
+    ) -> Result<ObservedPool, CloudError> {
+        let (resources, annotations) = resources(desired)?;
+        let pool = NodePool {
+            kind: Some("NodePool".into()),
+            api_version: Some("v2".into()),
+            metadata: Some(wire::Metadata {
+                name: Some(desired.name.clone()),
+                annotations: Some(annotations.clone()),
+                ..Default::default()
+            }),
+            spec: Some(wire::NodePoolSpec {
+                resources: Some(resources),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let body = serde_json::to_value(&pool).map_err(|e| CloudError::transport(e.to_string()))?;
+        let value = self
+            .call(
+                "create",
+                Method::POST,
+                self.url(resource_pool, "")?,
+                Some(&body),
+                "application/json",
+            )
+            .await?;
+        Ok(observe(&parse::<NodePool>(value, "created pool")?))
+    }
+
+    async fn update(
+        &self,
+        resource_pool: &str,
+        observed: &ObservedPool,
+        desired: &DesiredPool,
+        count: CountUpdate,
+    ) -> Result<(), CloudError> {
+        let body = patch_body(desired, observed, count)?;
+        let url = self.url(resource_pool, &format!("/{}", segment(&observed.id)))?;
+        self.call(
+            "patch",
+            Method::PATCH,
+            url,
+            Some(&body),
+            "application/merge-patch+json",
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn delete(&self, resource_pool: &str, name: &str) -> Result<DeleteOutcome, CloudError> {
+        let url = self.url(resource_pool, &format!("/{}", segment(name)))?;
+        match self
+            .call("delete", Method::DELETE, url, None, "application/json")
+            .await
+        {
+            Ok(_) => Ok(DeleteOutcome::Started { job_id: None }),
+            Err(CloudError::NotFound { .. }) => Ok(DeleteOutcome::AlreadyGone),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn drift(&self, desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
+        drift(desired, observed)
+    }
+}
