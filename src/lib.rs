@@ -9,6 +9,9 @@
 //! - [`sim`]: `nodepool-sim`, a local simulator of the three node-pool APIs;
 //! - [`kube_emulator`]: an in-memory Kubernetes API server used by the end-to-end tests.
 
+pub mod api;
+pub mod cli;
+pub mod controller;
 pub mod kube_emulator;
 pub mod provider;
 pub mod signing;

@@ -1,5 +1,10 @@
-//! The `nodepool-operator` command.
+//! The `nodepool-operator` command: `run` the controller, print the `crds`, or try it all with
+//! `dev` against a local emulator and the built-in simulator.
 
-fn main() {
-    println!("nodepool-operator {}", env!("CARGO_PKG_VERSION"));
+use clap::Parser;
+use nodepool_operator::cli::Cli;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    Cli::parse().run().await
 }

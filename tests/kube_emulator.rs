@@ -629,6 +629,7 @@ async fn list_selectors_paging_builtins_and_faults() {
     emulator.fail_next(FailRule {
         verb: Some("list".into()),
         resource: Some("widgets".into()),
+        subresource: None,
         status: 500,
         count: 1,
     });

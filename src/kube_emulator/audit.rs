@@ -25,6 +25,8 @@ pub struct AuditEntry {
 pub struct FailRule {
     pub verb: Option<String>,
     pub resource: Option<String>,
+    /// `Some("status")` to fail only status writes; `None` matches any.
+    pub subresource: Option<String>,
     /// 500 or 429.
     pub status: u16,
     pub count: u32,
@@ -38,12 +40,20 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    pub fn take_failure(&self, verb: &str, resource: &str) -> Option<u16> {
+    pub fn take_failure(
+        &self,
+        verb: &str,
+        resource: &str,
+        subresource: Option<&str>,
+    ) -> Option<u16> {
         let mut rules = self.fail.lock().unwrap_or_else(|e| e.into_inner());
         let rule = rules.iter_mut().find(|r| {
             r.count > 0
                 && r.verb.as_deref().is_none_or(|v| v == verb)
                 && r.resource.as_deref().is_none_or(|x| x == resource)
+                && r.subresource
+                    .as_deref()
+                    .is_none_or(|x| Some(x) == subresource)
         })?;
         rule.count -= 1;
         Some(rule.status)

@@ -312,6 +312,16 @@ impl RunningEmulator {
             .push(rule);
     }
 
+    /// Removes every pending failure rule.
+    pub fn clear_failures(&self) {
+        self.shared
+            .hooks
+            .fail
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     /// Delays every request.
     pub fn set_latency(&self, latency: Duration) {
         *self

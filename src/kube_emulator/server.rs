@@ -183,7 +183,10 @@ pub async fn handle(
         ),
         _ => ("discovery", String::new(), String::new(), None, None, None),
     };
-    let response = match shared.hooks.take_failure(verb, &resource) {
+    let response = match shared
+        .hooks
+        .take_failure(verb, &resource, subresource.as_deref())
+    {
         Some(429) => error(ApiError::too_many_requests()),
         Some(code) => error(ApiError {
             code: StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

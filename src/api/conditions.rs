@@ -1,0 +1,91 @@
+//! kstatus-compatible conditions whose `lastTransitionTime` moves only on a transition.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    pub reason: String,
+    #[serde(default)]
+    pub message: String,
+    pub last_transition_time: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+}
+
+/// Sets a condition; the transition time changes only when the status does.
+pub fn set_condition(
+    conditions: &mut Vec<Condition>,
+    type_: &str,
+    status: bool,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+    now: &str,
+) {
+    let status = if status { "True" } else { "False" };
+    match conditions.iter_mut().find(|c| c.type_ == type_) {
+        Some(existing) => {
+            if existing.status != status {
+                existing.last_transition_time = now.to_owned();
+            }
+            existing.status = status.to_owned();
+            existing.reason = reason.to_owned();
+            existing.message = message.to_owned();
+            existing.observed_generation = generation;
+        }
+        None => conditions.push(Condition {
+            type_: type_.to_owned(),
+            status: status.to_owned(),
+            reason: reason.to_owned(),
+            message: message.to_owned(),
+            last_transition_time: now.to_owned(),
+            observed_generation: generation,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transition_time_moves_only_on_status_change() {
+        let mut conditions = Vec::new();
+        set_condition(
+            &mut conditions,
+            "Ready",
+            false,
+            "Creating",
+            "",
+            Some(1),
+            "t1",
+        );
+        set_condition(
+            &mut conditions,
+            "Ready",
+            false,
+            "Scaling",
+            "more",
+            Some(1),
+            "t2",
+        );
+        assert_eq!(conditions[0].last_transition_time, "t1");
+        assert_eq!(conditions[0].reason, "Scaling");
+        set_condition(
+            &mut conditions,
+            "Ready",
+            true,
+            "PoolReady",
+            "",
+            Some(1),
+            "t3",
+        );
+        assert_eq!(conditions[0].last_transition_time, "t3");
+    }
+}

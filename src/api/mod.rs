@@ -1,0 +1,46 @@
+//! The operator's API (group `nodepool.io`, version `v1alpha1`): [`NodePool`] declares one cloud
+//! node pool, [`CloudAccount`] says how to reach a cloud account. The CRDs under `crds/` are
+//! generated from these types (`nodepool-operator crds`).
+
+mod cloudaccount;
+mod conditions;
+mod nodepool;
+
+pub use cloudaccount::{
+    AccountProvider, CloudAccount, CloudAccountSpec, CloudAccountStatus, Endpoints, RateBudgetSpec,
+    SecretRef, SignatureVersionSpec,
+};
+pub use conditions::{Condition, set_condition};
+pub use nodepool::{
+    AccountRef, CceAutoscaling, CceLogin, CceNodeTemplate, CcePoolSpec, CceTaint, CceUserTag,
+    CceVolume, DeletionPolicy, EnsDataDisk, EnsKubernetesConfig, EnsPoolSpec, EnsScalingGroup,
+    ModelArtsPoolSpec, ModelArtsResources, ModelArtsTaint, NodePool, NodePoolSpec, NodePoolStatus,
+};
+
+use kube::CustomResourceExt;
+
+/// Annotation that releases a NodePool whose account or credentials are gone: deletion then
+/// leaves the cloud pool as it is.
+pub const FORCE_ORPHAN_ANNOTATION: &str = "nodepool.io/force-orphan";
+/// Finalizer guarding cloud resources.
+pub const FINALIZER: &str = "nodepool.io/cleanup";
+
+/// Both CRDs as a multi-document YAML stream.
+pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
+    let mut out = String::new();
+    for crd in [NodePool::crd(), CloudAccount::crd()] {
+        out.push_str("---\n");
+        out.push_str(&serde_yaml::to_string(&crd)?);
+    }
+    Ok(out)
+}
+
+/// Helpers for schemas schemars cannot express.
+pub(crate) mod schema {
+    use schemars::{Schema, SchemaGenerator, json_schema};
+
+    /// An object whose fields the API server keeps as sent (the cloud's own extension maps).
+    pub fn preserve_object(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "object", "x-kubernetes-preserve-unknown-fields": true})
+    }
+}

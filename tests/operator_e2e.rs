@@ -1,0 +1,705 @@
+//! End to end: the real operator (in-process, speaking HTTP) against the Kubernetes API
+//! emulator and the cloud simulator, with the sample manifests of `deploy/samples/`, on all
+//! three clouds.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::{Api, Client};
+use nodepool_operator::api::{CloudAccount, NodePool};
+use nodepool_operator::controller::{self, Config};
+use nodepool_operator::kube_emulator::{Emulator, FailRule, RunningEmulator};
+use nodepool_operator::provider::retry::RetryPolicy;
+use nodepool_operator::sim::{Cloud, FaultEffect, FaultRule, RunningSim, SimConfig};
+use serde_json::{Value, json};
+use support::{fast_timing, wait_for};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Which {
+    Cce,
+    ModelArts,
+    Ens,
+}
+
+impl Which {
+    fn sample(self) -> &'static str {
+        match self {
+            Which::Cce => "nodepool-cce.yaml",
+            Which::ModelArts => "nodepool-modelarts.yaml",
+            Which::Ens => "nodepool-ens.yaml",
+        }
+    }
+    fn account(self) -> &'static str {
+        match self {
+            Which::Cce | Which::ModelArts => "huawei-account.yaml",
+            Which::Ens => "alibaba-account.yaml",
+        }
+    }
+    fn cloud(self) -> Cloud {
+        match self {
+            Which::Cce => Cloud::Cce,
+            Which::ModelArts => Cloud::ModelArts,
+            Which::Ens => Cloud::Ens,
+        }
+    }
+    /// A merge patch setting the node count.
+    fn count_patch(self, n: i64) -> Value {
+        match self {
+            Which::Cce => json!({"spec": {"cce": {"initialNodeCount": n}}}),
+            Which::ModelArts => {
+                json!({"spec": {"modelarts": {"resources": {"count": n, "maxCount": n}}}})
+            }
+            Which::Ens => json!({"spec": {"ens": {"scalingGroup": {"desiredSize": n}}}}),
+        }
+    }
+    /// A merge patch changing a mutable setting.
+    fn change_patch(self) -> Value {
+        match self {
+            Which::Cce => {
+                json!({"spec": {"cce": {"nodeTemplate": {"k8sTags": {"team": "infra"}}}}})
+            }
+            Which::ModelArts => {
+                json!({"spec": {"modelarts": {"resources": {"labels": {"team": "infra"}}}}})
+            }
+            Which::Ens => json!({"spec": {"ens": {"scalingGroup": {"imageId": "m-newimage"}}}}),
+        }
+    }
+    /// The simulator operation such a change uses.
+    fn change_operation(self) -> &'static str {
+        match self {
+            Which::Cce => "update",
+            Which::ModelArts => "patch",
+            Which::Ens => "ModifyClusterNodePool",
+        }
+    }
+    fn create_operation(self) -> &'static str {
+        match self {
+            Which::Ens => "CreateClusterNodePool",
+            _ => "create",
+        }
+    }
+}
+
+const ALL: [Which; 3] = [Which::Cce, Which::ModelArts, Which::Ens];
+
+/// Manifests of `deploy/samples/`, pointed at this simulator.
+fn sample(file: &str, sim: &RunningSim) -> Vec<Value> {
+    let path = format!("{}/deploy/samples/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("http://127.0.0.1:8787", &sim.url());
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect()
+}
+
+struct Env {
+    emulator: RunningEmulator,
+    sim: RunningSim,
+    client: Client,
+    operator: Option<(
+        tokio::task::JoinHandle<()>,
+        tokio::sync::oneshot::Sender<()>,
+    )>,
+}
+
+fn operator_config(poll: Duration) -> Config {
+    Config {
+        namespace: Some("default".into()),
+        concurrency: 4,
+        poll_interval: poll,
+        wait_interval: Duration::from_millis(100),
+        error_backoff: Duration::from_millis(100),
+        retry: RetryPolicy {
+            max_attempts: 2,
+            max_elapsed: Duration::from_secs(1),
+            ..RetryPolicy::default()
+        },
+    }
+}
+
+impl Env {
+    async fn new(sim_config: SimConfig) -> Self {
+        let emulator = Emulator::builder()
+            .crds_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/crds"))
+            .start()
+            .await
+            .unwrap();
+        let sim = RunningSim::start(sim_config, "127.0.0.1:0").await.unwrap();
+        let client = emulator.client().unwrap();
+        Self {
+            emulator,
+            sim,
+            client,
+            operator: None,
+        }
+    }
+
+    async fn fast() -> Self {
+        Self::new(SimConfig {
+            timing: fast_timing(100, 50),
+            ..SimConfig::default()
+        })
+        .await
+    }
+
+    fn start_operator(&mut self, poll: Duration) {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let client = self.client.clone();
+        let task = tokio::spawn(async move {
+            controller::run(client, operator_config(poll), async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        self.operator = Some((task, stop));
+    }
+
+    /// Kills the operator at once (no graceful shutdown), as a crash would.
+    fn kill_operator(&mut self) {
+        if let Some((task, _stop)) = self.operator.take() {
+            task.abort();
+        }
+    }
+
+    async fn apply_all(&self, manifests: Vec<Value>) {
+        for manifest in manifests {
+            self.create(manifest).await.unwrap();
+        }
+    }
+
+    async fn create(&self, manifest: Value) -> Result<(), kube::Error> {
+        match manifest["kind"].as_str().unwrap() {
+            "Secret" => {
+                let api: Api<Secret> = Api::namespaced(self.client.clone(), "default");
+                api.create(
+                    &PostParams::default(),
+                    &serde_json::from_value(manifest).unwrap(),
+                )
+                .await
+                .map(drop)
+            }
+            "CloudAccount" => {
+                let api: Api<CloudAccount> = Api::namespaced(self.client.clone(), "default");
+                api.create(
+                    &PostParams::default(),
+                    &serde_json::from_value(manifest).unwrap(),
+                )
+                .await
+                .map(drop)
+            }
+            "NodePool" => {
+                let api: Api<NodePool> = Api::namespaced(self.client.clone(), "default");
+                api.create(
+                    &PostParams::default(),
+                    &serde_json::from_value(manifest).unwrap(),
+                )
+                .await
+                .map(drop)
+            }
+            other => panic!("unexpected kind {other}"),
+        }
+    }
+
+    fn pools(&self) -> Api<NodePool> {
+        Api::namespaced(self.client.clone(), "default")
+    }
+
+    async fn wait_pool(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&NodePool) -> bool,
+    ) -> NodePool {
+        wait_for(what, DEADLINE, || async {
+            let pool = self.pools().get_opt(name).await.unwrap()?;
+            check(&pool).then_some(pool)
+        })
+        .await
+    }
+
+    async fn wait_ready(&self, name: &str, nodes: i32) -> NodePool {
+        self.wait_pool(name, &format!("{name} Ready with {nodes} nodes"), |p| {
+            let status = p.status.clone().unwrap_or_default();
+            status.current_node == Some(nodes)
+                && condition(p, "Ready") == Some(("True".into(), "PoolReady".into()))
+        })
+        .await
+    }
+
+    fn sim_pools(&self, cloud: Cloud) -> Vec<nodepool_operator::sim::admin::PoolView> {
+        self.sim
+            .pools()
+            .into_iter()
+            .filter(|p| p.cloud == cloud)
+            .collect()
+    }
+}
+
+fn condition(pool: &NodePool, type_: &str) -> Option<(String, String)> {
+    pool.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone()))
+}
+
+fn name_of(which: Which) -> &'static str {
+    match which {
+        Which::Cce => "cce-workers",
+        Which::ModelArts => "modelarts-train",
+        Which::Ens => "ens-edge",
+    }
+}
+
+async fn setup(which: Which) -> Env {
+    let mut env = Env::fast().await;
+    env.apply_all(sample(which.account(), &env.sim)).await;
+    env.start_operator(Duration::from_secs(300));
+    env
+}
+
+#[tokio::test]
+async fn apply_scale_change_and_delete_on_every_cloud() {
+    for which in ALL {
+        let env = setup(which).await;
+        let name = name_of(which);
+        env.apply_all(sample(which.sample(), &env.sim)).await;
+        let ready = env.wait_ready(name, 2).await;
+        let status = ready.status.clone().unwrap();
+        assert_eq!(status.desired_node, Some(2), "{which:?}");
+        assert_eq!(status.phase.as_deref(), Some("Ready"));
+        assert_eq!(condition(&ready, "Synced").unwrap().0, "True");
+        assert_eq!(status.observed_generation, ready.metadata.generation);
+        let pool_id = status.pool_id.clone().unwrap();
+        assert_eq!(env.sim_pools(which.cloud()).len(), 1);
+        let sim_id = env.sim_pools(which.cloud())[0].id.clone();
+        assert!(
+            sim_id == pool_id || sim_id.ends_with(&format!("/{pool_id}")),
+            "{sim_id} vs {pool_id}"
+        );
+
+        env.pools()
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(&which.count_patch(4)),
+            )
+            .await
+            .unwrap();
+        env.wait_ready(name, 4).await;
+        env.pools()
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(&which.count_patch(1)),
+            )
+            .await
+            .unwrap();
+        env.wait_ready(name, 1).await;
+        assert_eq!(env.sim_pools(which.cloud())[0].current, 1, "{which:?}");
+
+        env.pools()
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(&which.change_patch()),
+            )
+            .await
+            .unwrap();
+        let sim = &env.sim;
+        wait_for("the change reaches the cloud", DEADLINE, || async {
+            sim.requests()
+                .iter()
+                .any(|r| r.operation == which.change_operation() && r.status == Some(200))
+                .then_some(())
+        })
+        .await;
+
+        env.pools()
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap();
+        wait_for("NodePool gone", DEADLINE, || async {
+            env.pools()
+                .get_opt(name)
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        })
+        .await;
+        assert!(
+            env.sim_pools(which.cloud()).is_empty(),
+            "{which:?}: the cloud pool is deleted"
+        );
+    }
+}
+
+#[tokio::test]
+async fn orphan_policy_leaves_the_cloud_pool_and_adoption_takes_it_back() {
+    for which in ALL {
+        let env = setup(which).await;
+        let name = name_of(which);
+        let mut manifests = sample(which.sample(), &env.sim);
+        manifests[0]["spec"]["deletionPolicy"] = json!("Orphan");
+        env.apply_all(manifests).await;
+        let first = env
+            .wait_ready(name, 2)
+            .await
+            .status
+            .unwrap()
+            .pool_id
+            .unwrap();
+        env.pools()
+            .delete(name, &DeleteParams::default())
+            .await
+            .unwrap();
+        wait_for("NodePool gone", DEADLINE, || async {
+            env.pools()
+                .get_opt(name)
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        })
+        .await;
+        assert_eq!(
+            env.sim_pools(which.cloud()).len(),
+            1,
+            "{which:?}: orphaned pool stays"
+        );
+
+        // Declaring it again adopts the existing pool instead of creating another.
+        env.apply_all(sample(which.sample(), &env.sim)).await;
+        let adopted = env
+            .wait_ready(name, 2)
+            .await
+            .status
+            .unwrap()
+            .pool_id
+            .unwrap();
+        assert_eq!(adopted, first, "{which:?}");
+        assert_eq!(env.sim_pools(which.cloud()).len(), 1);
+        let creates = env
+            .sim
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.operation == which.create_operation() && r.status == Some(200)
+                    || r.operation == which.create_operation() && r.status == Some(201)
+            })
+            .count();
+        assert_eq!(creates, 1, "{which:?}: one create in all");
+    }
+}
+
+#[tokio::test]
+async fn invalid_specs_are_rejected_by_the_schema_or_reported() {
+    let env = setup(Which::Cce).await;
+    // Two providers at once: 422 from the schema's CEL rule.
+    let mut both = sample(Which::Cce.sample(), &env.sim)[0].clone();
+    both["spec"]["modelarts"] =
+        sample(Which::ModelArts.sample(), &env.sim)[0]["spec"]["modelarts"].clone();
+    let error = env.create(both).await.unwrap_err();
+    match error {
+        kube::Error::Api(status) => {
+            assert_eq!(status.code, 422);
+            assert!(
+                status
+                    .message
+                    .contains("exactly one of cce, modelarts, ens must be set"),
+                "{}",
+                status.message
+            );
+        }
+        other => panic!("{other}"),
+    }
+    // A root volume out of range: 422.
+    let mut small = sample(Which::Cce.sample(), &env.sim)[0].clone();
+    small["spec"]["cce"]["nodeTemplate"]["rootVolume"]["size"] = json!(10);
+    assert!(matches!(env.create(small).await, Err(kube::Error::Api(s)) if s.code == 422));
+    // An ENS disk size not a multiple of 10: 422.
+    let mut disk = sample(Which::Ens.sample(), &env.sim)[0].clone();
+    disk["spec"]["ens"]["scalingGroup"]["systemDiskSize"] = json!(25);
+    assert!(matches!(env.create(disk).await, Err(kube::Error::Api(s)) if s.code == 422));
+    // A name CCE refuses (from metadata.name, which the schema cannot see): InvalidSpec.
+    let mut bad_name = sample(Which::Cce.sample(), &env.sim)[0].clone();
+    bad_name["metadata"]["name"] = json!("x".repeat(60));
+    env.create(bad_name).await.unwrap();
+    let reported = env
+        .wait_pool(&"x".repeat(60), "InvalidSpec reported", |p| {
+            condition(p, "Synced") == Some(("False".into(), "InvalidSpec".into()))
+        })
+        .await;
+    assert!(env.sim_pools(Cloud::Cce).is_empty());
+    assert!(
+        reported
+            .status
+            .unwrap()
+            .conditions
+            .iter()
+            .any(|c| c.message.contains("naming rule"))
+    );
+    // The immutable cluster id.
+    env.apply_all(sample(Which::Cce.sample(), &env.sim)).await;
+    let change = json!({"spec": {"cce": {"clusterId": "00000000-0000-0000-0000-000000000000"}}});
+    let error = env
+        .pools()
+        .patch(
+            "cce-workers",
+            &PatchParams::default(),
+            &Patch::Merge(&change),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, kube::Error::Api(s) if s.code == 422 && s.message.contains("clusterId is immutable"))
+    );
+}
+
+#[tokio::test]
+async fn a_missing_secret_is_reported_then_recovered() {
+    for which in ALL {
+        let mut env = Env::fast().await;
+        let account = sample(which.account(), &env.sim);
+        env.create(account[1].clone()).await.unwrap(); // the CloudAccount only
+        env.start_operator(Duration::from_secs(300));
+        env.apply_all(sample(which.sample(), &env.sim)).await;
+        let name = name_of(which);
+        let reported = env
+            .wait_pool(name, "missing secret reported", |p| {
+                condition(p, "Synced")
+                    .is_some_and(|(s, r)| s == "False" && r == "CredentialsUnavailable")
+            })
+            .await;
+        assert!(
+            reported
+                .status
+                .unwrap()
+                .conditions
+                .iter()
+                .any(|c| c.message.contains("not found"))
+        );
+        env.create(account[0].clone()).await.unwrap(); // the Secret appears
+        env.wait_ready(name, 2).await;
+    }
+}
+
+#[tokio::test]
+async fn a_cloud_outage_is_reported_then_recovered() {
+    for which in ALL {
+        let env = setup(which).await;
+        let name = name_of(which);
+        env.apply_all(sample(which.sample(), &env.sim)).await;
+        env.wait_ready(name, 2).await;
+        // The cloud fails every call; a scale request cannot go through.
+        let outage = env
+            .sim
+            .add_fault(FaultRule {
+                cloud: Some(which.cloud()),
+                operation: None,
+                effect: FaultEffect::Error { status: 503 },
+                rate: None,
+                count: None,
+            })
+            .unwrap();
+        env.pools()
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(&which.count_patch(3)),
+            )
+            .await
+            .unwrap();
+        let failed = env
+            .wait_pool(name, "outage reported", |p| {
+                condition(p, "Synced").is_some_and(|(s, r)| s == "False" && r == "CloudUnavailable")
+            })
+            .await;
+        let message = failed
+            .status
+            .unwrap()
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "Synced")
+            .unwrap()
+            .message;
+        assert!(message.starts_with("cloud: transient failure"), "{message}");
+        let _ = outage;
+        env.sim.clear_faults();
+        env.wait_ready(name, 3).await;
+        assert_eq!(
+            condition(&env.pools().get(name).await.unwrap(), "Synced")
+                .unwrap()
+                .0,
+            "True"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_crash_between_create_and_status_write_does_not_create_twice() {
+    for which in ALL {
+        let mut env = Env::fast().await;
+        env.apply_all(sample(which.account(), &env.sim)).await;
+        // The status write that records the new pool's id fails, and the operator dies.
+        env.emulator.fail_next(FailRule {
+            verb: Some("patch".into()),
+            resource: Some("nodepools".into()),
+            subresource: Some("status".into()),
+            status: 500,
+            count: 1000,
+        });
+        env.start_operator(Duration::from_secs(300));
+        env.apply_all(sample(which.sample(), &env.sim)).await;
+        let sim = &env.sim;
+        wait_for("the cloud create", DEADLINE, || async {
+            sim.requests()
+                .iter()
+                .any(|r| {
+                    r.operation == which.create_operation() && r.status.is_some_and(|s| s < 300)
+                })
+                .then_some(())
+        })
+        .await;
+        env.kill_operator();
+        env.emulator.clear_failures();
+        env.start_operator(Duration::from_secs(300));
+        env.wait_ready(name_of(which), 2).await;
+        assert_eq!(
+            env.sim_pools(which.cloud()).len(),
+            1,
+            "{which:?}: exactly one pool"
+        );
+    }
+}
+
+#[tokio::test]
+async fn settled_pools_cost_one_list_per_poll_window_and_no_writes() {
+    let mut env = Env::new(SimConfig::instant()).await;
+    env.apply_all(sample("huawei-account.yaml", &env.sim)).await;
+    let template = sample("nodepool-cce.yaml", &env.sim)[0].clone();
+    for i in 0..20 {
+        let mut pool = template.clone();
+        pool["metadata"]["name"] = json!(format!("pool-{i:02}"));
+        env.create(pool).await.unwrap();
+    }
+    let poll = Duration::from_secs(2);
+    env.start_operator(poll);
+    for i in 0..20 {
+        env.wait_ready(&format!("pool-{i:02}"), 2).await;
+    }
+    // Let the pools settle into their poll rhythm, then count over three windows.
+    tokio::time::sleep(poll).await;
+    let before = env.sim.requests().len();
+    let window_start = tokio::time::Instant::now();
+    tokio::time::sleep(poll * 3).await;
+    let elapsed = window_start.elapsed();
+    let calls: Vec<_> = env.sim.requests().into_iter().skip(before).collect();
+    let lists = calls.iter().filter(|r| r.operation == "list").count();
+    let writes = calls
+        .iter()
+        .filter(|r| !matches!(r.operation.as_str(), "list" | "get"))
+        .count();
+    let windows = (elapsed.as_secs_f64() / poll.as_secs_f64()).ceil() as usize;
+    println!(
+        "20 settled CCE pools over {elapsed:?}: {lists} list calls, {} get calls, {writes} writes",
+        calls.len() - lists - writes
+    );
+    assert_eq!(writes, 0, "{calls:?}");
+    assert!(lists <= windows + 1, "{lists} lists in {windows} windows");
+    assert!(
+        calls.iter().all(|r| r.operation == "list"),
+        "only batched lists: {calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_autoscaler_owns_the_count_when_autoscaling_is_enabled() {
+    let env = setup(Which::Cce).await;
+    let mut pool = sample(Which::Cce.sample(), &env.sim)[0].clone();
+    pool["spec"]["cce"]["autoscaling"] =
+        json!({"enable": true, "minNodeCount": 1, "maxNodeCount": 6});
+    env.create(pool).await.unwrap();
+    let ready = env.wait_ready("cce-workers", 2).await;
+    let id = ready.status.unwrap().pool_id.unwrap();
+    // The cloud's autoscaler grows the pool; the operator reports it and does not undo it.
+    let answer = reqwest::Client::new()
+        .post(format!("{}/_sim/pools/cce/{id}/autoscale", env.sim.url()))
+        .json(&json!({"count": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success());
+    env.wait_ready("cce-workers", 5).await;
+    // A label change still goes out, and it keeps the count: ignoreInitialNodeCount.
+    env.pools()
+        .patch(
+            "cce-workers",
+            &PatchParams::default(),
+            &Patch::Merge(&Which::Cce.change_patch()),
+        )
+        .await
+        .unwrap();
+    let sim = &env.sim;
+    let update = wait_for("the label update", DEADLINE, || async {
+        sim.requests()
+            .into_iter()
+            .find(|r| r.operation == "update" && r.status == Some(200))
+    })
+    .await;
+    assert_eq!(update.body.unwrap()["spec"]["ignoreInitialNodeCount"], true);
+    env.wait_ready("cce-workers", 5).await;
+    assert_eq!(env.sim_pools(Cloud::Cce)[0].current, 5);
+}
+
+/// `kubectl wait --for=condition=Ready nodepool/NAME` works against the emulator.
+#[tokio::test]
+async fn kubectl_wait_for_ready() {
+    if std::process::Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: kubectl is not installed (CI installs it)");
+        return;
+    }
+    let env = setup(Which::Ens).await;
+    env.apply_all(sample(Which::Ens.sample(), &env.sim)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    env.emulator.write_kubeconfig(&kubeconfig).unwrap();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("kubectl")
+            .env("KUBECONFIG", &kubeconfig)
+            .env("HOME", "/tmp")
+            .args([
+                "wait",
+                "--for=condition=Ready",
+                "nodepool/ens-edge",
+                "--timeout=30s",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{} {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("condition met"));
+}
