@@ -204,38 +204,11 @@ pub fn v3_sign(
 
 /// Parses `ACS3-HMAC-SHA256 Credential=...,SignedHeaders=...,Signature=...`.
 pub fn v3_parse_authorization(value: &str) -> Result<AlibabaV3Authorization, SigningError> {
-    let rest = value.trim().strip_prefix(V3_ALGORITHM).ok_or_else(|| {
-        SigningError::BadAuthorization("the algorithm must be ACS3-HMAC-SHA256".into())
-    })?;
-    let (mut credential, mut signed, mut signature) = (None, None, None);
-    for part in rest.split(',') {
-        let Some((key, val)) = part.trim().split_once('=') else {
-            continue;
-        };
-        match key.trim() {
-            "Credential" => credential = Some(val.trim().to_owned()),
-            "SignedHeaders" => signed = Some(val.trim().to_owned()),
-            "Signature" => signature = Some(val.trim().to_owned()),
-            _ => {}
-        }
-    }
-    let missing = |what: &str| SigningError::BadAuthorization(format!("{what} is missing"));
-    let access_key_id = credential
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| missing("Credential"))?;
-    let signed = signed
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| missing("SignedHeaders"))?;
-    let signature = signature
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| missing("Signature"))?;
+    let fields = super::parse_authorization_fields(value, V3_ALGORITHM, "Credential")?;
     Ok(AlibabaV3Authorization {
-        access_key_id,
-        signed_headers: signed
-            .split(';')
-            .map(|s| s.trim().to_ascii_lowercase())
-            .collect(),
-        signature,
+        access_key_id: fields.credential,
+        signed_headers: fields.signed_headers,
+        signature: fields.signature,
     })
 }
 

@@ -176,38 +176,11 @@ pub fn sign(
 
 /// Parses `SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...`.
 pub fn parse_authorization(value: &str) -> Result<HuaweiAuthorization, SigningError> {
-    let rest = value.trim().strip_prefix(ALGORITHM).ok_or_else(|| {
-        SigningError::BadAuthorization("the algorithm must be SDK-HMAC-SHA256".into())
-    })?;
-    let (mut access, mut signed, mut signature) = (None, None, None);
-    for part in rest.split(',') {
-        let Some((key, val)) = part.trim().split_once('=') else {
-            continue;
-        };
-        match key.trim() {
-            "Access" => access = Some(val.trim().to_owned()),
-            "SignedHeaders" => signed = Some(val.trim().to_owned()),
-            "Signature" => signature = Some(val.trim().to_owned()),
-            _ => {}
-        }
-    }
-    let missing = |what: &str| SigningError::BadAuthorization(format!("{what} is missing"));
-    let access_key = access
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| missing("Access"))?;
-    let signed = signed
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| missing("SignedHeaders"))?;
-    let signature = signature
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| missing("Signature"))?;
+    let fields = super::parse_authorization_fields(value, ALGORITHM, "Access")?;
     Ok(HuaweiAuthorization {
-        access_key,
-        signed_headers: signed
-            .split(';')
-            .map(|s| s.trim().to_ascii_lowercase())
-            .collect(),
-        signature,
+        access_key: fields.credential,
+        signed_headers: fields.signed_headers,
+        signature: fields.signature,
     })
 }
 

@@ -10,6 +10,41 @@ mod secret;
 
 pub use secret::Secret;
 
+/// The three fields of an `Authorization` header of either cloud:
+/// `ALGORITHM Key1=credential, SignedHeaders=a;b, Signature=hex` (Huawei names the credential
+/// `Access`, Alibaba `Credential`; Alibaba omits the spaces after commas).
+pub(crate) struct AuthorizationFields {
+    pub credential: String,
+    pub signed_headers: Vec<String>,
+    pub signature: String,
+}
+
+pub(crate) fn parse_authorization_fields(
+    value: &str,
+    algorithm: &str,
+    credential_key: &str,
+) -> Result<AuthorizationFields, SigningError> {
+    let rest = value.trim().strip_prefix(algorithm).ok_or_else(|| {
+        SigningError::BadAuthorization(format!("the algorithm must be {algorithm}"))
+    })?;
+    let field = |name: &str| {
+        rest.split(',')
+            .filter_map(|part| part.trim().split_once('='))
+            .find(|(key, _)| key.trim() == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| SigningError::BadAuthorization(format!("{name} is missing")))
+    };
+    Ok(AuthorizationFields {
+        credential: field(credential_key)?,
+        signed_headers: field("SignedHeaders")?
+            .split(';')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .collect(),
+        signature: field("Signature")?,
+    })
+}
+
 /// A request cannot be signed or a signature header cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SigningError {
