@@ -281,6 +281,39 @@ async fn apply_scale_change_and_delete_on_every_cloud() {
         assert_eq!(condition(&ready, "Synced").unwrap().0, "True");
         assert_eq!(status.observed_generation, ready.metadata.generation);
         let pool_id = status.pool_id.clone().unwrap();
+        // Events tell the story; the account says its credentials work.
+        let events: Api<k8s_openapi::api::events::v1::Event> =
+            Api::namespaced(env.client.clone(), "default");
+        let reasons: Vec<String> = events
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter_map(|e| e.reason)
+            .collect();
+        assert!(
+            reasons.iter().any(|r| r == "Created") && reasons.iter().any(|r| r == "Ready"),
+            "{which:?}: {reasons:?}"
+        );
+        let accounts: Api<CloudAccount> = Api::namespaced(env.client.clone(), "default");
+        let account_name = if which == Which::Ens {
+            "alibaba"
+        } else {
+            "huawei"
+        };
+        let account = accounts.get(account_name).await.unwrap();
+        let ready = account
+            .status
+            .unwrap()
+            .conditions
+            .into_iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("True", "CredentialsWork")
+        );
         assert_eq!(env.sim_pools(which.cloud()).len(), 1);
         let sim_id = env.sim_pools(which.cloud())[0].id.clone();
         assert!(
