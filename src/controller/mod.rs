@@ -60,7 +60,6 @@ pub struct Context {
     pub accounts: accounts::Accounts,
     pub observations: observe::Observations,
     pub recorder: Recorder,
-    pub transport: Transport,
     pub failures: Mutex<HashMap<String, u32>>,
     pub last_warning: Mutex<HashMap<String, String>>,
 }
@@ -94,10 +93,9 @@ pub async fn run(
     );
     let ctx = Arc::new(Context {
         client: client.clone(),
-        accounts: accounts::Accounts::new(transport.clone()),
+        accounts: accounts::Accounts::new(transport),
         observations: observe::Observations::default(),
         recorder,
-        transport,
         failures: Mutex::new(HashMap::new()),
         last_warning: Mutex::new(HashMap::new()),
         config: config.clone(),

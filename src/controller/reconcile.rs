@@ -239,17 +239,9 @@ async fn apply(pool: Arc<NodePool>, ctx: &Context) -> Result<Requeue, Error> {
         generation,
         &now(),
     );
-    if observed.is_none() && matches!(result, Ok(Action::Create)) {
+    if matches!(result, Ok(Action::Create)) {
+        // A create answer shows no node yet; the pool is being created whatever it says.
         status.phase = Some("Creating".to_owned());
-    }
-    // The id recorded right after create must survive: the status is rebuilt on top of it.
-    let fresh = api
-        .get_status(&pool.name_any())
-        .await
-        .ok()
-        .and_then(|p| p.status);
-    if status.pool_id.is_none() {
-        status.pool_id = fresh.and_then(|s| s.pool_id);
     }
     write_status(&api, &pool, &status).await?;
     match &result {
