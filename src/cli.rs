@@ -42,6 +42,9 @@ pub struct RunArgs {
     /// Log as JSON lines.
     #[arg(long, env = "NODEPOOL_LOG_JSON")]
     pub log_json: bool,
+    /// Address of `/metrics`, `/healthz` and `/readyz`.
+    #[arg(long, env = "NODEPOOL_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: std::net::SocketAddr,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +82,7 @@ fn config(args: &RunArgs) -> Config {
         concurrency: args.concurrency.max(1),
         poll_interval: Duration::from_secs(args.poll_interval.max(1)),
         wait_interval: Duration::from_secs(args.wait_interval.max(1)),
+        metrics_addr: Some(args.metrics_addr),
         ..Config::default()
     }
 }

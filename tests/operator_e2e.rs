@@ -122,6 +122,7 @@ fn operator_config(poll: Duration) -> Config {
             max_elapsed: Duration::from_secs(1),
             ..RetryPolicy::default()
         },
+        metrics_addr: None,
     }
 }
 
@@ -151,10 +152,14 @@ impl Env {
     }
 
     fn start_operator(&mut self, poll: Duration) {
+        self.start_operator_with(operator_config(poll));
+    }
+
+    fn start_operator_with(&mut self, config: Config) {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let client = self.client.clone();
         let task = tokio::spawn(async move {
-            controller::run(client, operator_config(poll), async move {
+            controller::run(client, config, async move {
                 let _ = stopped.await;
             })
             .await
@@ -735,4 +740,48 @@ async fn kubectl_wait_for_ready() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("condition met"));
+}
+
+#[tokio::test]
+async fn metrics_health_and_readiness_endpoints() {
+    let mut env = Env::fast().await;
+    env.apply_all(sample(Which::Cce.account(), &env.sim)).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    env.start_operator_with(Config {
+        metrics_addr: Some(addr),
+        ..operator_config(Duration::from_secs(300))
+    });
+    env.apply_all(sample(Which::Cce.sample(), &env.sim)).await;
+    env.wait_ready("cce-workers", 2).await;
+    let http = reqwest::Client::new();
+    let get = |path: &'static str| {
+        let http = http.clone();
+        async move { http.get(format!("http://{addr}{path}")).send().await.ok() }
+    };
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    wait_for("ready", DEADLINE, || async {
+        get("/readyz").await.filter(|r| r.status() == 200)
+    })
+    .await;
+    let text = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(
+        text.contains("nodepool_reconciles_total{result=\"ok\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "nodepool_cloud_calls_total{cloud=\"cce\",operation=\"create\",result=\"ok\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("nodepool_reconcile_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("# EOF"));
 }

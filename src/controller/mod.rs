@@ -8,6 +8,7 @@ pub mod observe;
 pub mod plan;
 pub mod reconcile;
 pub mod status;
+pub mod telemetry;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -38,6 +39,8 @@ pub struct Config {
     /// First error backoff (doubles per failure, at most 5 minutes).
     pub error_backoff: Duration,
     pub retry: RetryPolicy,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served (none when `None`).
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for Config {
@@ -49,6 +52,7 @@ impl Default for Config {
             wait_interval: Duration::from_secs(10),
             error_backoff: Duration::from_secs(2),
             retry: RetryPolicy::default(),
+            metrics_addr: None,
         }
     }
 }
@@ -60,6 +64,7 @@ pub struct Context {
     pub accounts: accounts::Accounts,
     pub observations: observe::Observations,
     pub recorder: Recorder,
+    pub metrics: Arc<telemetry::Metrics>,
     pub failures: Mutex<HashMap<String, u32>>,
     pub last_warning: Mutex<HashMap<String, String>>,
 }
@@ -84,6 +89,17 @@ pub async fn run(
                 Api::all(client.clone()),
             ),
         };
+    let metrics = Arc::new(telemetry::Metrics::new(transport.metrics.clone()));
+    if let Some(addr) = config.metrics_addr {
+        let metrics = metrics.clone();
+        // Bind before starting, so a taken port fails the command at once.
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        tokio::spawn(async move {
+            if let Err(error) = telemetry::serve(listener, metrics).await {
+                tracing::error!(%error, "the metrics endpoint stopped");
+            }
+        });
+    }
     let recorder = Recorder::new(
         client.clone(),
         Reporter {
@@ -96,10 +112,18 @@ pub async fn run(
         accounts: accounts::Accounts::new(transport),
         observations: observe::Observations::default(),
         recorder,
+        metrics: metrics.clone(),
         failures: Mutex::new(HashMap::new()),
         last_warning: Mutex::new(HashMap::new()),
         config: config.clone(),
     });
+    // Ready once the API server answers for NodePools (reachable, CRD installed, RBAC in place).
+    pools
+        .list(&kube::api::ListParams::default().limit(1))
+        .await?;
+    metrics
+        .ready
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     let controller = Controller::new(pools, watcher::Config::default());
     let store = controller.store();
     let store_for_secrets = store.clone();

@@ -34,6 +34,7 @@ pub async fn reconcile(pool: Arc<NodePool>, ctx: Arc<Context>) -> Result<Requeue
     let namespace = pool.namespace().unwrap_or_default();
     let api: Api<NodePool> = Api::namespaced(ctx.client.clone(), &namespace);
     let uid = pool.uid().unwrap_or_default();
+    let started = std::time::Instant::now();
     let result = finalizer(&api, FINALIZER, pool, |event| async {
         match event {
             FinalizerEvent::Apply(pool) => apply(pool, &ctx).await,
@@ -46,6 +47,11 @@ pub async fn reconcile(pool: Arc<NodePool>, ctx: Arc<Context>) -> Result<Requeue
         | kube::runtime::finalizer::Error::CleanupFailed(e) => e,
         other => Error::Finalizer(other.to_string()),
     });
+    let label = match &result {
+        Ok(_) => "ok",
+        Err(error) => error.category(),
+    };
+    ctx.metrics.observe(label, started.elapsed());
     if result.is_ok() {
         ctx.failures
             .lock()
