@@ -658,7 +658,10 @@ async fn settled_pools_cost_one_list_per_poll_window_and_no_writes() {
     );
     assert_eq!(writes, 0, "{calls:?}");
     assert!(lists <= windows + 1, "{lists} lists in {windows} windows");
-    assert!(lists >= windows - 1, "the pools are still polled: {lists} lists in {windows} windows");
+    assert!(
+        lists >= windows - 1,
+        "the pools are still polled: {lists} lists in {windows} windows"
+    );
     assert!(
         calls.iter().all(|r| r.operation == "list"),
         "only batched lists: {calls:?}"
