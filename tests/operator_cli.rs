@@ -73,8 +73,11 @@ async fn dev_mode_runs_the_samples_end_to_end() {
     let client = emulator.client().unwrap();
     let pools: Api<NodePool> = Api::namespaced(client.clone(), "default");
     // The CRDs arrive from the dev command itself.
+    let accounts: Api<nodepool_operator::api::CloudAccount> =
+        Api::namespaced(client.clone(), "default");
     wait_for("CRDs installed", Duration::from_secs(60), || async {
-        pools.list(&Default::default()).await.ok()
+        pools.list(&Default::default()).await.ok()?;
+        accounts.list(&Default::default()).await.ok()
     })
     .await;
     let url = format!("http://127.0.0.1:{sim_port}");

@@ -197,7 +197,7 @@ async fn ens_lifecycle_v3_and_v1() {
 #[tokio::test]
 async fn huawei_token_mode_logs_in_once_and_refreshes_after_expiry() {
     let config = SimConfig {
-        token_lifetime: Duration::from_millis(800),
+        token_lifetime: Duration::from_secs(3),
         ..SimConfig::instant()
     };
     let sim = start(config).await;

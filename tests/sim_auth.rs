@@ -79,7 +79,7 @@ async fn huawei_signature_failures() {
 #[tokio::test]
 async fn iam_tokens_are_issued_checked_and_expire() {
     let mut config = SimConfig::instant();
-    config.token_lifetime = Duration::from_millis(600);
+    config.token_lifetime = Duration::from_secs(2);
     let sim = start(config).await;
     let client = TestClient::new(&sim);
 
@@ -111,7 +111,7 @@ async fn iam_tokens_are_issued_checked_and_expire() {
         Some("APIG.0301")
     );
 
-    let expired = wait_for("token expiry", Duration::from_secs(5), || async {
+    let expired = wait_for("token expiry", Duration::from_secs(10), || async {
         let answer = client.huawei_token(&token, "GET", &cce_base(), None).await;
         (answer.status == 401).then_some(answer)
     })

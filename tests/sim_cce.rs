@@ -52,7 +52,7 @@ async fn wait_settled(client: &TestClient, uid: &str, current: u64) -> Value {
 #[tokio::test]
 async fn create_answers_201_then_nodes_arrive_on_the_clock() {
     let config = SimConfig {
-        timing: fast_timing(300, 100),
+        timing: fast_timing(1500, 100),
         ..SimConfig::default()
     };
     let sim = start(config).await;

@@ -39,7 +39,7 @@ async fn wait_available(client: &TestClient, name: &str, count: u64) -> Value {
 #[tokio::test]
 async fn create_patch_delete_lifecycle() {
     let config = SimConfig {
-        timing: fast_timing(200, 100),
+        timing: fast_timing(1500, 100),
         ..SimConfig::default()
     };
     let sim = start(config).await;
