@@ -9,7 +9,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use kube::Api;
-use kube::api::PostParams;
 use nodepool_operator::api::NodePool;
 use nodepool_operator::kube_emulator::Emulator;
 use support::wait_for;
@@ -90,32 +89,7 @@ async fn dev_mode_runs_the_samples_end_to_end() {
         .replace("http://127.0.0.1:8787", &url);
         for document in serde_yaml::Deserializer::from_str(&text) {
             let value: serde_json::Value = serde::Deserialize::deserialize(document).unwrap();
-            let kind = value["kind"].as_str().unwrap().to_owned();
-            let api: Api<kube::api::DynamicObject> = match kind.as_str() {
-                "Secret" => Api::namespaced_with(
-                    client.clone(),
-                    "default",
-                    &kube::discovery::ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
-                ),
-                "CloudAccount" => Api::namespaced_with(
-                    client.clone(),
-                    "default",
-                    &kube::discovery::ApiResource::erase::<nodepool_operator::api::CloudAccount>(
-                        &(),
-                    ),
-                ),
-                _ => Api::namespaced_with(
-                    client.clone(),
-                    "default",
-                    &kube::discovery::ApiResource::erase::<NodePool>(&()),
-                ),
-            };
-            api.create(
-                &PostParams::default(),
-                &serde_json::from_value(value).unwrap(),
-            )
-            .await
-            .unwrap();
+            support::create_manifest(&client, value).await.unwrap();
         }
     }
     let ready = wait_for("the sample pool Ready", Duration::from_secs(60), || async {

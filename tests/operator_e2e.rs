@@ -8,8 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client};
 use nodepool_operator::api::{CloudAccount, NodePool};
 use nodepool_operator::controller::{self, Config};
@@ -182,36 +181,7 @@ impl Env {
     }
 
     async fn create(&self, manifest: Value) -> Result<(), kube::Error> {
-        match manifest["kind"].as_str().unwrap() {
-            "Secret" => {
-                let api: Api<Secret> = Api::namespaced(self.client.clone(), "default");
-                api.create(
-                    &PostParams::default(),
-                    &serde_json::from_value(manifest).unwrap(),
-                )
-                .await
-                .map(drop)
-            }
-            "CloudAccount" => {
-                let api: Api<CloudAccount> = Api::namespaced(self.client.clone(), "default");
-                api.create(
-                    &PostParams::default(),
-                    &serde_json::from_value(manifest).unwrap(),
-                )
-                .await
-                .map(drop)
-            }
-            "NodePool" => {
-                let api: Api<NodePool> = Api::namespaced(self.client.clone(), "default");
-                api.create(
-                    &PostParams::default(),
-                    &serde_json::from_value(manifest).unwrap(),
-                )
-                .await
-                .map(drop)
-            }
-            other => panic!("unexpected kind {other}"),
-        }
+        support::create_manifest(&self.client, manifest).await
     }
 
     fn pools(&self) -> Api<NodePool> {

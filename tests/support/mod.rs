@@ -541,3 +541,20 @@ pub mod pools {
         }
     }
 }
+
+/// Creates a manifest (Secret, CloudAccount or NodePool) in namespace `default`.
+pub async fn create_manifest(client: &kube::Client, manifest: Value) -> Result<(), kube::Error> {
+    use kube::discovery::ApiResource;
+    let resource = match manifest["kind"].as_str().unwrap_or_default() {
+        "Secret" => ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
+        "CloudAccount" => ApiResource::erase::<nodepool_operator::api::CloudAccount>(&()),
+        "NodePool" => ApiResource::erase::<nodepool_operator::api::NodePool>(&()),
+        other => panic!("unexpected kind {other}"),
+    };
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(client.clone(), "default", &resource);
+    let object: kube::api::DynamicObject = serde_json::from_value(manifest).expect("a manifest");
+    api.create(&kube::api::PostParams::default(), &object)
+        .await
+        .map(drop)
+}
