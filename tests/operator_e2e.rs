@@ -716,6 +716,43 @@ async fn kubectl_wait_for_ready() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("condition met"));
+    // The printer columns: provider, phase, desired, current, ready, age.
+    let kubeconfig = dir.path().join("kubeconfig");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("kubectl")
+            .env("KUBECONFIG", &kubeconfig)
+            .env("HOME", "/tmp")
+            .args(["get", "np"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let table = String::from_utf8_lossy(&output.stdout);
+    let header: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "NAME", "PROVIDER", "PHASE", "DESIRED", "CURRENT", "READY", "AGE"
+        ],
+        "{table}"
+    );
+    let row: Vec<&str> = table
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        &row[..6],
+        ["ens-edge", "ens", "Ready", "2", "2", "True"],
+        "{table}"
+    );
 }
 
 #[tokio::test]

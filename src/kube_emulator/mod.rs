@@ -41,6 +41,7 @@
 
 mod audit;
 mod discovery;
+mod jsonpath;
 mod kubeconfig;
 mod ops;
 mod registry;

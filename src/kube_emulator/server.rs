@@ -543,7 +543,7 @@ fn table(t: &ResourceType, items: &[Value], rv: &str) -> Value {
             let mut cells = vec![item["metadata"]["name"].clone()];
             for c in &columns {
                 let path = c["jsonPath"].as_str().unwrap_or_default();
-                cells.push(path.trim_start_matches('.').split('.').filter(|s| !s.is_empty()).fold(item, |v, k| &v[k]).clone());
+                cells.push(super::jsonpath::lookup(item, path));
             }
             if !columns.iter().any(|c| c["name"] == "Age") {
                 cells.push(item["metadata"]["creationTimestamp"].clone());
