@@ -1,4 +1,4 @@
-//! The `nodepool-operator` command line: `run`, `crds`, `dev`.
+//! The `nodepool-operator` command line: `run`, `crds`, `dev`, `control-plane`.
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::api::{CloudAccount, NodePool, crds_yaml};
 use crate::controller::{self, Config};
+use crate::local_cluster::{Assets, LocalCluster};
 use crate::sim::{RunningSim, SimConfig};
 
 #[derive(Debug, Parser)]
@@ -53,15 +54,97 @@ pub enum Command {
     Run(RunArgs),
     /// Print the CRDs as YAML.
     Crds,
-    /// Try it locally: install the CRDs into the current cluster, serve the cloud simulator on
-    /// 127.0.0.1:8787 and run the controller against both.
+    /// Try it locally: install the CRDs into the current cluster (or, when none is reachable,
+    /// into a local etcd + kube-apiserver started for the purpose), serve the cloud simulator
+    /// on 127.0.0.1:8787 and run the controller against both.
     Dev {
         #[command(flatten)]
         run: RunArgs,
         /// Where the built-in simulator listens.
         #[arg(long, default_value = crate::sim::DEFAULT_LISTEN)]
         sim_listen: String,
+        #[command(flatten)]
+        local: LocalArgs,
     },
+    /// Start a local etcd + kube-apiserver, print the `export KUBECONFIG=...` line to use it,
+    /// and run until interrupted.
+    ControlPlane {
+        #[command(flatten)]
+        local: LocalArgs,
+        /// Also stop when the process with this id exits (for test harnesses and scripts).
+        #[arg(long)]
+        exit_with_pid: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct LocalArgs {
+    /// Folder holding `kube-apiserver` and `etcd` (default: KUBEBUILDER_ASSETS, else the
+    /// newest build of scripts/control-plane).
+    #[arg(long)]
+    pub assets: Option<std::path::PathBuf>,
+    /// Where the local control plane keeps its state, certificates, logs and kubeconfig
+    /// (emptied at start; default: ~/.cache/nodepool-operator/local-cluster).
+    #[arg(long)]
+    pub state_dir: Option<std::path::PathBuf>,
+}
+
+impl LocalArgs {
+    /// Starts a fresh local control plane.
+    async fn start(&self) -> anyhow::Result<LocalCluster> {
+        let assets = match Assets::locate(self.assets.as_deref()) {
+            Err(crate::local_cluster::AssetsError::NotBuilt(_)) if BUILD_SCRIPT.is_file() => {
+                // Run from its source checkout: build the pinned binaries (minutes, once).
+                eprintln!(
+                    "nodepool-operator: building kube-apiserver and etcd with {}",
+                    BUILD_SCRIPT.display()
+                );
+                Assets::build(&BUILD_SCRIPT)?
+            }
+            other => other?,
+        };
+        let dir = self
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| crate::local_cluster::assets::cache_root().join("local-cluster"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| anyhow::anyhow!("cannot empty {}: {e}", dir.display()))?;
+        }
+        eprintln!(
+            "nodepool-operator: starting etcd and kube-apiserver from {} in {}",
+            assets.dir.display(),
+            dir.display()
+        );
+        let cluster = LocalCluster::start(&assets, &dir).await?;
+        println!("export KUBECONFIG={}", cluster.kubeconfig().display());
+        Ok(cluster)
+    }
+}
+
+/// The script that builds the control plane, in the checkout this binary was built from.
+static BUILD_SCRIPT: std::sync::LazyLock<std::path::PathBuf> = std::sync::LazyLock::new(|| {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/control-plane")
+});
+
+/// The current cluster when its kubeconfig resolves and its API server answers.
+async fn reachable_cluster() -> Option<kube::Client> {
+    let client = kube::Client::try_default().await.ok()?;
+    match tokio::time::timeout(Duration::from_secs(5), client.apiserver_version()).await {
+        Ok(Ok(_)) => Some(client),
+        _ => None,
+    }
+}
+
+/// Resolves when `pid` no longer exists (never when `None`).
+async fn process_gone(pid: Option<u32>) {
+    let Some(pid) = pid else {
+        return std::future::pending().await;
+    };
+    let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
+    while proc.exists() {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 fn init_logging(args: &RunArgs) {
@@ -87,8 +170,20 @@ fn config(args: &RunArgs) -> Config {
     }
 }
 
+/// SIGINT (a terminal) or SIGTERM (a container runtime, a test harness).
 async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 /// Installs (server-side applies) both CRDs.
@@ -120,14 +215,50 @@ impl Cli {
                     Err(e) => Err(anyhow::anyhow!("cannot reach Kubernetes: {e}")),
                 }
             }
-            Command::Dev { run, sim_listen } => {
+            Command::Dev {
+                run,
+                sim_listen,
+                local,
+            } => {
                 init_logging(&run);
                 async {
-                    let client = kube::Client::try_default().await?;
+                    // Kept alive until the controller stops; dropping it stops the processes.
+                    let mut local_cluster = None;
+                    let client = match reachable_cluster().await {
+                        Some(client) => client,
+                        None => {
+                            eprintln!("nodepool-operator: no reachable cluster in the current kubeconfig");
+                            let cluster = local.start().await?;
+                            let client = cluster.admin_client().await?;
+                            local_cluster = Some(cluster);
+                            client
+                        }
+                    };
                     install_crds(&client).await?;
                     let sim = RunningSim::start(SimConfig::default(), &sim_listen).await?;
                     tracing::info!(url = %sim.url(), "cloud simulator running; apply deploy/samples/ to try it");
-                    controller::run(client, config(&run), shutdown_signal()).await
+                    let result = controller::run(client, config(&run), shutdown_signal()).await;
+                    drop(local_cluster);
+                    result
+                }
+                .await
+            }
+            Command::ControlPlane {
+                local,
+                exit_with_pid,
+            } => {
+                async {
+                    let cluster = local.start().await?;
+                    eprintln!(
+                        "nodepool-operator: kube-apiserver ready at {}; Ctrl-C stops it",
+                        cluster.url()
+                    );
+                    tokio::select! {
+                        () = shutdown_signal() => {}
+                        () = process_gone(exit_with_pid) => {}
+                    }
+                    drop(cluster);
+                    Ok(())
                 }
                 .await
             }

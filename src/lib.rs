@@ -7,12 +7,12 @@
 //! - [`signing`]: the request signatures of both clouds (Huawei SDK-HMAC-SHA256, Alibaba V1 and
 //!   V3), used by clients to sign and by the simulator to verify;
 //! - [`sim`]: `nodepool-sim`, a local simulator of the three node-pool APIs;
-//! - [`kube_emulator`]: an in-memory Kubernetes API server used by the end-to-end tests.
+//! - [`local_cluster`]: a real etcd and kube-apiserver on loopback, for `dev` and the tests.
 
 pub mod api;
 pub mod cli;
 pub mod controller;
-pub mod kube_emulator;
+pub mod local_cluster;
 pub mod provider;
 pub mod signing;
 pub mod sim;

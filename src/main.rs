@@ -1,5 +1,6 @@
 //! The `nodepool-operator` command: `run` the controller, print the `crds`, or try it all with
-//! `dev` against a local emulator and the built-in simulator.
+//! `dev` against the current cluster (or a local control plane) and the built-in simulator;
+//! start a local etcd + kube-apiserver with `control-plane`.
 
 use clap::Parser;
 use nodepool_operator::cli::Cli;

@@ -1,5 +1,6 @@
 //! The `nodepool-operator` binary: `crds` prints what is committed, and `dev` installs the CRDs
-//! into the cluster of the current kubeconfig, serves the simulator and reconciles the samples.
+//! into the current cluster (or a local control plane it starts when none is reachable), serves
+//! the simulator and reconciles the samples.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,7 +11,6 @@ use std::time::Duration;
 
 use kube::Api;
 use nodepool_operator::api::NodePool;
-use nodepool_operator::kube_emulator::Emulator;
 use support::wait_for;
 
 fn free_port() -> u16 {
@@ -23,10 +23,30 @@ fn free_port() -> u16 {
 
 struct Child(std::process::Child);
 
-impl Drop for Child {
-    fn drop(&mut self) {
+impl Child {
+    /// SIGTERM, then waits (SIGKILL after 30 s).
+    fn terminate(&mut self) {
+        if let Ok(Some(_)) = self.0.try_wait() {
+            return;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        self.terminate();
     }
 }
 
@@ -45,53 +65,16 @@ fn crds_subcommand_prints_the_committed_crds() {
     assert_eq!(String::from_utf8(output.stdout).unwrap(), committed);
 }
 
-#[tokio::test]
-async fn dev_mode_runs_the_samples_end_to_end() {
-    let emulator = Emulator::builder().start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    emulator.write_kubeconfig(&kubeconfig).unwrap();
-    let sim_port = free_port();
-    let _operator = Child(
-        Command::new(env!("CARGO_BIN_EXE_nodepool-operator"))
-            .args(["dev", "--sim-listen", &format!("127.0.0.1:{sim_port}")])
-            .args([
-                "--metrics-addr",
-                &format!("127.0.0.1:{}", free_port()),
-                "--wait-interval",
-                "1",
-                "--namespace",
-                "default",
-            ])
-            .env("KUBECONFIG", &kubeconfig)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let client = emulator.client().unwrap();
-    let pools: Api<NodePool> = Api::namespaced(client.clone(), "default");
-    // The CRDs arrive from the dev command itself.
-    let accounts: Api<nodepool_operator::api::CloudAccount> =
-        Api::namespaced(client.clone(), "default");
-    wait_for("CRDs installed", Duration::from_secs(60), || async {
-        pools.list(&Default::default()).await.ok()?;
-        accounts.list(&Default::default()).await.ok()
-    })
-    .await;
-    let url = format!("http://127.0.0.1:{sim_port}");
+/// Applies the Huawei account and the CCE sample into `namespace` and waits until it is Ready.
+async fn sample_pool_gets_ready(client: &kube::Client, namespace: &str, sim_url: &str) {
     for file in ["huawei-account.yaml", "nodepool-cce.yaml"] {
-        let text = std::fs::read_to_string(format!(
-            "{}/deploy/samples/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-        .replace("http://127.0.0.1:8787", &url);
-        for document in serde_yaml::Deserializer::from_str(&text) {
-            let value: serde_json::Value = serde::Deserialize::deserialize(document).unwrap();
-            support::create_manifest(&client, value).await.unwrap();
+        for manifest in support::sample(file, sim_url) {
+            support::create_manifest(client, namespace, manifest)
+                .await
+                .unwrap();
         }
     }
+    let pools: Api<NodePool> = Api::namespaced(client.clone(), namespace);
     let ready = wait_for("the sample pool Ready", Duration::from_secs(60), || async {
         let pool = pools.get("cce-workers").await.ok()?;
         let status = pool.status.clone()?;
@@ -103,4 +86,104 @@ async fn dev_mode_runs_the_samples_end_to_end() {
     })
     .await;
     assert_eq!(ready.current_node, Some(2));
+}
+
+fn dev(kubeconfig: &std::path::Path, sim_port: u16, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nodepool-operator"));
+    command
+        .args(["dev", "--sim-listen", &format!("127.0.0.1:{sim_port}")])
+        .args([
+            "--metrics-addr",
+            &format!("127.0.0.1:{}", free_port()),
+            "--wait-interval",
+            "1",
+        ])
+        .args(extra)
+        .env("KUBECONFIG", kubeconfig)
+        .stdin(Stdio::null());
+    command
+}
+
+#[tokio::test]
+async fn dev_mode_uses_the_current_cluster_when_it_is_reachable() {
+    let cluster = support::cluster::Cluster::shared().await;
+    let ns = cluster.namespace("dev").await;
+    let sim_port = free_port();
+    let _operator = Child(
+        dev(&cluster.kubeconfig(), sim_port, &["--namespace", &ns])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // The simulator answers once dev is up; the CRDs are already there.
+    let sim_url = format!("http://127.0.0.1:{sim_port}");
+    wait_for("the simulator", Duration::from_secs(60), || async {
+        reqwest::get(format!("{sim_url}/_sim/pools")).await.ok()
+    })
+    .await;
+    sample_pool_gets_ready(&cluster.admin, &ns, &sim_url).await;
+}
+
+#[tokio::test]
+async fn dev_mode_starts_a_local_control_plane_when_no_cluster_is_reachable() {
+    let state = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let sim_port = free_port();
+    let out_path = state.path().join("dev.out");
+    let err_path = state.path().join("dev.err");
+    let local_state = state.path().join("cluster");
+    let mut operator = Child(
+        dev(
+            &state.path().join("no-such-kubeconfig"),
+            sim_port,
+            &["--state-dir", local_state.to_str().unwrap()],
+        )
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap(),
+    );
+    // dev prints the one line that points kubectl at the control plane it started.
+    let start = std::time::Instant::now();
+    let line = loop {
+        if let Ok(Some(status)) = operator.0.try_wait() {
+            panic!(
+                "dev exited ({status}): {}",
+                std::fs::read_to_string(&err_path).unwrap_or_default()
+            );
+        }
+        let printed = std::fs::read_to_string(&out_path).unwrap_or_default();
+        if let Some(line) = printed
+            .lines()
+            .find(|l| l.starts_with("export KUBECONFIG="))
+        {
+            break line.to_owned();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no export line from dev: {}",
+            std::fs::read_to_string(&err_path).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let kubeconfig = std::path::PathBuf::from(line.trim_start_matches("export KUBECONFIG="));
+    assert_eq!(kubeconfig, local_state.join("kubeconfig"));
+    let client = nodepool_operator::local_cluster::kubeconfig::client(&kubeconfig)
+        .await
+        .unwrap();
+    let accounts: Api<nodepool_operator::api::CloudAccount> = Api::all(client.clone());
+    wait_for("CRDs installed", Duration::from_secs(60), || async {
+        accounts.list(&Default::default()).await.ok()
+    })
+    .await;
+    sample_pool_gets_ready(&client, "default", &format!("http://127.0.0.1:{sim_port}")).await;
+
+    // SIGTERM stops dev and, with it, the etcd and kube-apiserver it started.
+    let version = client.apiserver_version().await.unwrap();
+    assert_eq!(version.git_version, "v1.36.3");
+    operator.terminate();
+    assert!(
+        client.apiserver_version().await.is_err(),
+        "the local API server stopped with dev"
+    );
 }

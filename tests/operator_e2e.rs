@@ -1,6 +1,6 @@
-//! End to end: the real operator (in-process, speaking HTTP) against the Kubernetes API
-//! emulator and the cloud simulator, with the sample manifests of `deploy/samples/`, on all
-//! three clouds.
+//! End to end: the real operator (in-process, as the ServiceAccount `deploy/rbac.yaml` binds)
+//! against a real etcd + kube-apiserver and the cloud simulator, with the sample manifests of
+//! `deploy/samples/`, on all three clouds. Each test works in a namespace of its own.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,10 +12,11 @@ use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, Client};
 use nodepool_operator::api::{CloudAccount, NodePool};
 use nodepool_operator::controller::{self, Config};
-use nodepool_operator::kube_emulator::{Emulator, FailRule, RunningEmulator};
 use nodepool_operator::provider::retry::RetryPolicy;
 use nodepool_operator::sim::{Cloud, FaultEffect, FaultRule, RunningSim, SimConfig};
 use serde_json::{Value, json};
+use support::cluster::{Cluster, TestNamespace};
+use support::kube_proxy::{FailRule, KubeProxy};
 use support::{fast_timing, wait_for};
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -90,28 +91,27 @@ const ALL: [Which; 3] = [Which::Cce, Which::ModelArts, Which::Ens];
 
 /// Manifests of `deploy/samples/`, pointed at this simulator.
 fn sample(file: &str, sim: &RunningSim) -> Vec<Value> {
-    let path = format!("{}/deploy/samples/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("http://127.0.0.1:8787", &sim.url());
-    serde_yaml::Deserializer::from_str(&text)
-        .map(|d| serde::Deserialize::deserialize(d).unwrap())
-        .collect()
+    support::sample(file, &sim.url())
 }
 
 struct Env {
-    emulator: RunningEmulator,
+    cluster: Cluster,
+    ns: TestNamespace,
     sim: RunningSim,
+    /// Admin: what a user does with kubectl.
     client: Client,
+    /// The operator's ServiceAccount, directly or through a fault-injecting proxy.
+    operator_client: Client,
+    proxy: Option<KubeProxy>,
     operator: Option<(
         tokio::task::JoinHandle<()>,
         tokio::sync::oneshot::Sender<()>,
     )>,
 }
 
-fn operator_config(poll: Duration) -> Config {
+fn operator_config(namespace: &str, poll: Duration) -> Config {
     Config {
-        namespace: Some("default".into()),
+        namespace: Some(namespace.into()),
         concurrency: 4,
         poll_interval: poll,
         wait_interval: Duration::from_millis(100),
@@ -127,19 +127,31 @@ fn operator_config(poll: Duration) -> Config {
 
 impl Env {
     async fn new(sim_config: SimConfig) -> Self {
-        let emulator = Emulator::builder()
-            .crds_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/crds"))
-            .start()
-            .await
-            .unwrap();
+        let cluster = Cluster::shared().await;
+        let ns = cluster.namespace("e2e").await;
         let sim = RunningSim::start(sim_config, "127.0.0.1:0").await.unwrap();
-        let client = emulator.client().unwrap();
+        let client = cluster.admin.clone();
+        let operator_client = cluster.operator_client().await;
         Self {
-            emulator,
+            cluster,
+            ns,
             sim,
             client,
+            operator_client,
+            proxy: None,
             operator: None,
         }
+    }
+
+    /// Puts a fault-injecting proxy between the operator (started after this) and the API.
+    async fn with_proxy(&mut self) -> &KubeProxy {
+        let proxy = KubeProxy::start(&self.cluster.url, &self.cluster.ca_pem).await;
+        self.operator_client = self.cluster.operator_client_via(&proxy.url());
+        self.proxy.insert(proxy)
+    }
+
+    fn config(&self, poll: Duration) -> Config {
+        operator_config(&self.ns, poll)
     }
 
     async fn fast() -> Self {
@@ -151,12 +163,12 @@ impl Env {
     }
 
     fn start_operator(&mut self, poll: Duration) {
-        self.start_operator_with(operator_config(poll));
+        self.start_operator_with(self.config(poll));
     }
 
     fn start_operator_with(&mut self, config: Config) {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let client = self.client.clone();
+        let client = self.operator_client.clone();
         let task = tokio::spawn(async move {
             controller::run(client, config, async move {
                 let _ = stopped.await;
@@ -181,7 +193,7 @@ impl Env {
     }
 
     async fn create(&self, manifest: Value) -> Result<(), kube::Error> {
-        support::create_manifest(&self.client, manifest).await
+        support::create_manifest(&self.client, &self.ns, manifest).await
     }
 
     /// Deletes a NodePool and waits until the API no longer has it (finalizer done).
@@ -202,7 +214,7 @@ impl Env {
     }
 
     fn pools(&self) -> Api<NodePool> {
-        Api::namespaced(self.client.clone(), "default")
+        Api::namespaced(self.client.clone(), &self.ns)
     }
 
     async fn wait_pool(
@@ -275,7 +287,7 @@ async fn apply_scale_change_and_delete_on_every_cloud() {
         let pool_id = status.pool_id.clone().unwrap();
         // Events tell the story; the account says its credentials work.
         let events: Api<k8s_openapi::api::events::v1::Event> =
-            Api::namespaced(env.client.clone(), "default");
+            Api::namespaced(env.client.clone(), &env.ns);
         let reasons: Vec<String> = events
             .list(&Default::default())
             .await
@@ -288,7 +300,7 @@ async fn apply_scale_change_and_delete_on_every_cloud() {
             reasons.iter().any(|r| r == "Created") && reasons.iter().any(|r| r == "Ready"),
             "{which:?}: {reasons:?}"
         );
-        let accounts: Api<CloudAccount> = Api::namespaced(env.client.clone(), "default");
+        let accounts: Api<CloudAccount> = Api::namespaced(env.client.clone(), &env.ns);
         let account_name = if which == Which::Ens {
             "alibaba"
         } else {
@@ -554,12 +566,13 @@ async fn a_crash_between_create_and_status_write_does_not_create_twice() {
         let mut env = Env::fast().await;
         env.apply_all(sample(which.account(), &env.sim)).await;
         // The status write that records the new pool's id fails, and the operator dies.
-        env.emulator.fail_next(FailRule {
-            verb: Some("patch".into()),
+        env.with_proxy().await.fail(FailRule {
+            method: Some("PATCH".into()),
             resource: Some("nodepools".into()),
             subresource: Some("status".into()),
             status: 500,
             count: 1000,
+            ..FailRule::default()
         });
         env.start_operator(Duration::from_secs(300));
         env.apply_all(sample(which.sample(), &env.sim)).await;
@@ -574,7 +587,7 @@ async fn a_crash_between_create_and_status_write_does_not_create_twice() {
         })
         .await;
         env.kill_operator();
-        env.emulator.clear_failures();
+        env.proxy.as_ref().unwrap().clear();
         env.start_operator(Duration::from_secs(300));
         env.wait_ready(name_of(which), 2).await;
         assert_eq!(
@@ -670,84 +683,6 @@ async fn the_autoscaler_owns_the_count_when_autoscaling_is_enabled() {
     assert_eq!(env.sim_pools(Cloud::Cce)[0].current, 5);
 }
 
-/// `kubectl wait --for=condition=Ready nodepool/NAME` works against the emulator.
-#[tokio::test]
-async fn kubectl_wait_for_ready() {
-    if std::process::Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIPPED: kubectl is not installed (CI installs it)");
-        return;
-    }
-    let env = setup(Which::Ens).await;
-    env.apply_all(sample(Which::Ens.sample(), &env.sim)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    env.emulator.write_kubeconfig(&kubeconfig).unwrap();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("kubectl")
-            .env("KUBECONFIG", &kubeconfig)
-            .env("HOME", "/tmp")
-            .args([
-                "wait",
-                "--for=condition=Ready",
-                "nodepool/ens-edge",
-                "--timeout=30s",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "{} {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("condition met"));
-    // The printer columns: provider, phase, desired, current, ready, age.
-    let kubeconfig = dir.path().join("kubeconfig");
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("kubectl")
-            .env("KUBECONFIG", &kubeconfig)
-            .env("HOME", "/tmp")
-            .args(["get", "np"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let table = String::from_utf8_lossy(&output.stdout);
-    let header: Vec<&str> = table
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    assert_eq!(
-        header,
-        [
-            "NAME", "PROVIDER", "PHASE", "DESIRED", "CURRENT", "READY", "AGE"
-        ],
-        "{table}"
-    );
-    let row: Vec<&str> = table
-        .lines()
-        .nth(1)
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    assert_eq!(
-        &row[..6],
-        ["ens-edge", "ens", "Ready", "2", "2", "True"],
-        "{table}"
-    );
-}
-
 #[tokio::test]
 async fn metrics_health_and_readiness_endpoints() {
     let mut env = Env::fast().await;
@@ -760,7 +695,7 @@ async fn metrics_health_and_readiness_endpoints() {
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     env.start_operator_with(Config {
         metrics_addr: Some(addr),
-        ..operator_config(Duration::from_secs(300))
+        ..env.config(Duration::from_secs(300))
     });
     env.apply_all(sample(Which::Cce.sample(), &env.sim)).await;
     env.wait_ready("cce-workers", 2).await;
@@ -790,4 +725,196 @@ async fn metrics_health_and_readiness_endpoints() {
         "{text}"
     );
     assert!(text.trim_end().ends_with("# EOF"));
+}
+
+/// The `(apiGroup, resource[/subresource], verb)` triples the ClusterRole in `deploy/rbac.yaml`
+/// grants.
+fn granted_by_deploy_rbac() -> Vec<(String, String, String)> {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/rbac.yaml")).unwrap();
+    let role: Value = serde_yaml::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .find(|d: &Value| d["kind"] == "ClusterRole")
+        .unwrap();
+    let mut granted = Vec::new();
+    for rule in role["rules"].as_array().unwrap() {
+        for group in rule["apiGroups"].as_array().unwrap() {
+            for resource in rule["resources"].as_array().unwrap() {
+                for verb in rule["verbs"].as_array().unwrap() {
+                    granted.push((
+                        group.as_str().unwrap().to_owned(),
+                        resource.as_str().unwrap().to_owned(),
+                        verb.as_str().unwrap().to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    granted
+}
+
+/// The operator runs as the ServiceAccount of `deploy/`; the API server's audit log shows it was
+/// never denied and that it used every right `deploy/rbac.yaml` grants.
+#[tokio::test]
+async fn the_operator_is_never_denied_and_uses_every_rbac_rule() {
+    let mut env = Env::fast().await;
+    // Accounts whose Secrets come later: the operator must watch Secrets to recover.
+    let huawei = sample("huawei-account.yaml", &env.sim);
+    let alibaba = sample("alibaba-account.yaml", &env.sim);
+    env.create(huawei[1].clone()).await.unwrap();
+    env.create(alibaba[1].clone()).await.unwrap();
+    env.start_operator(Duration::from_secs(300));
+    for which in ALL {
+        env.apply_all(sample(which.sample(), &env.sim)).await;
+    }
+    for which in ALL {
+        env.wait_pool(name_of(which), "missing secret reported", |p| {
+            condition(p, "Synced").is_some_and(|(_, r)| r == "CredentialsUnavailable")
+        })
+        .await;
+    }
+    env.create(huawei[0].clone()).await.unwrap();
+    env.create(alibaba[0].clone()).await.unwrap();
+    for which in ALL {
+        env.wait_ready(name_of(which), 2).await;
+        env.pools()
+            .patch(
+                name_of(which),
+                &PatchParams::default(),
+                &Patch::Merge(&which.count_patch(3)),
+            )
+            .await
+            .unwrap();
+    }
+    for which in ALL {
+        env.wait_ready(name_of(which), 3).await;
+        env.delete_and_wait_gone(name_of(which)).await;
+    }
+
+    let log = std::fs::read_to_string(env.cluster.audit_log()).unwrap();
+    let mut denied = Vec::new();
+    let mut used = std::collections::BTreeSet::new();
+    for line in log.lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        if event["user"]["username"] != support::cluster::OPERATOR_USER {
+            continue;
+        }
+        if event["responseStatus"]["code"] == 403 {
+            denied.push(event["requestURI"].as_str().unwrap_or_default().to_owned());
+        }
+        let object = &event["objectRef"];
+        let mut resource = object["resource"].as_str().unwrap_or_default().to_owned();
+        if let Some(sub) = object["subresource"].as_str() {
+            resource = format!("{resource}/{sub}");
+        }
+        used.insert((
+            object["apiGroup"].as_str().unwrap_or_default().to_owned(),
+            resource,
+            event["verb"].as_str().unwrap_or_default().to_owned(),
+        ));
+    }
+    assert!(denied.is_empty(), "the operator was denied: {denied:?}");
+    let unused: Vec<_> = granted_by_deploy_rbac()
+        .into_iter()
+        .filter(|rule| !used.contains(rule))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "deploy/rbac.yaml grants rights the operator never used: {unused:?}; used: {used:?}"
+    );
+}
+
+/// Watch streams that end (an API server restart) or answer `410 Expired` (a compacted
+/// resourceVersion) do not lose changes: the operator re-watches or relists and acts on them.
+#[tokio::test]
+async fn cut_and_expired_watches_lose_no_change() {
+    let mut env = Env::fast().await;
+    env.with_proxy().await;
+    env.apply_all(sample(Which::Cce.account(), &env.sim)).await;
+    env.start_operator(Duration::from_secs(300));
+    env.apply_all(sample(Which::Cce.sample(), &env.sim)).await;
+    env.wait_ready("cce-workers", 2).await;
+
+    let proxy = env.proxy.as_ref().unwrap();
+    proxy.cut_watches();
+    env.pools()
+        .patch(
+            "cce-workers",
+            &PatchParams::default(),
+            &Patch::Merge(&Which::Cce.count_patch(3)),
+        )
+        .await
+        .unwrap();
+    env.wait_ready("cce-workers", 3).await;
+
+    // Every re-watch is refused as too old for a while: the watcher must relist.
+    proxy.expire_watches(3);
+    proxy.cut_watches();
+    env.pools()
+        .patch(
+            "cce-workers",
+            &PatchParams::default(),
+            &Patch::Merge(&Which::Cce.count_patch(1)),
+        )
+        .await
+        .unwrap();
+    env.wait_ready("cce-workers", 1).await;
+    let requests = proxy.requests();
+    let relists = requests
+        .iter()
+        .filter(|r| {
+            r.method == "GET"
+                && r.path.ends_with("/nodepools")
+                && !r.query.contains("watch=")
+                && r.status == 200
+        })
+        .count();
+    assert!(relists >= 2, "the watcher relisted after 410: {relists} lists");
+    assert_eq!(env.sim_pools(Cloud::Cce).len(), 1);
+}
+
+/// `409`, `429` and `5xx` answers and a slow API server delay the status, never lose it or
+/// create twice.
+#[tokio::test]
+async fn conflicts_throttling_errors_and_latency_from_the_api_server_are_survived() {
+    let mut env = Env::fast().await;
+    let proxy = env.with_proxy().await;
+    proxy.set_latency(Duration::from_millis(50));
+    for (status, count) in [(409, 2), (429, 2), (500, 2), (503, 2)] {
+        proxy.fail(FailRule {
+            method: Some("PATCH".into()),
+            resource: Some("nodepools".into()),
+            status,
+            count,
+            ..FailRule::default()
+        });
+    }
+    proxy.fail(FailRule {
+        method: Some("GET".into()),
+        resource: Some("cloudaccounts".into()),
+        watch: Some(false),
+        status: 503,
+        count: 2,
+        ..FailRule::default()
+    });
+    env.apply_all(sample(Which::Ens.account(), &env.sim)).await;
+    env.start_operator(Duration::from_secs(300));
+    env.apply_all(sample(Which::Ens.sample(), &env.sim)).await;
+    env.wait_ready("ens-edge", 2).await;
+    let proxy = env.proxy.as_ref().unwrap();
+    let refused: Vec<u16> = proxy
+        .requests()
+        .iter()
+        .map(|r| r.status)
+        .filter(|s| [409, 429, 500, 503].contains(s))
+        .collect();
+    assert!(refused.len() >= 8, "the faults were served: {refused:?}");
+    assert_eq!(env.sim_pools(Cloud::Ens).len(), 1, "one cloud pool");
+    let creates = env
+        .sim
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "CreateClusterNodePool" && r.status == Some(200))
+        .count();
+    assert_eq!(creates, 1);
 }

@@ -40,7 +40,7 @@ pub struct RateBudgetSpec {
     #[x_kube(validation = "self > 0.0")]
     pub requests_per_second: f64,
     #[serde(default = "one")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 10000), extend("format" = "int32"))]
     pub burst: u32,
 }
 
@@ -94,7 +94,7 @@ pub struct CloudAccountSpec {
     pub rate_budget: Option<RateBudgetSpec>,
     /// How often settled pools are compared with the cloud (seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 86400), extend("format" = "int32"))]
     pub poll_interval_seconds: Option<u32>,
     /// Alibaba signature version.
     #[serde(default, skip_serializing_if = "Option::is_none")]

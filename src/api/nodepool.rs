@@ -74,7 +74,7 @@ pub struct NodePoolSpec {
     pub observe_only: bool,
     /// Overrides the account's poll interval (seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 86400), extend("format" = "int32"))]
     pub poll_interval_seconds: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cce: Option<CcePoolSpec>,
@@ -323,6 +323,8 @@ pub struct EnsScalingGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_disk_size: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// At most 16 (an ENS instance's data-disk limit; it also bounds the CEL rule's cost).
+    #[schemars(length(max = 16))]
     pub data_disks: Option<Vec<EnsDataDisk>>,
 }
 

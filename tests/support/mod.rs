@@ -2,6 +2,8 @@
 //! way each cloud expects, wait on conditions with a deadline.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cluster;
+
 use std::future::Future;
 use std::time::Duration;
 
@@ -542,19 +544,28 @@ pub mod pools {
     }
 }
 
-/// Creates a manifest (Secret, CloudAccount or NodePool) in namespace `default`.
-pub async fn create_manifest(client: &kube::Client, manifest: Value) -> Result<(), kube::Error> {
-    use kube::discovery::ApiResource;
-    let resource = match manifest["kind"].as_str().unwrap_or_default() {
-        "Secret" => ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
-        "CloudAccount" => ApiResource::erase::<nodepool_operator::api::CloudAccount>(&()),
-        "NodePool" => ApiResource::erase::<nodepool_operator::api::NodePool>(&()),
-        other => panic!("unexpected kind {other}"),
-    };
+/// Creates a manifest (Secret, CloudAccount or NodePool) in `namespace`.
+pub async fn create_manifest(
+    client: &kube::Client,
+    namespace: &str,
+    manifest: Value,
+) -> Result<(), kube::Error> {
+    let resource = cluster::Cluster::api_resource_of(manifest["kind"].as_str().unwrap_or_default());
     let api: kube::Api<kube::api::DynamicObject> =
-        kube::Api::namespaced_with(client.clone(), "default", &resource);
+        kube::Api::namespaced_with(client.clone(), namespace, &resource);
     let object: kube::api::DynamicObject = serde_json::from_value(manifest).expect("a manifest");
     api.create(&kube::api::PostParams::default(), &object)
         .await
         .map(drop)
+}
+
+/// Manifests of `deploy/samples/`, pointed at the simulator at `sim_url`.
+pub fn sample(file: &str, sim_url: &str) -> Vec<Value> {
+    let path = format!("{}/deploy/samples/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("http://127.0.0.1:8787", sim_url);
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect()
 }

@@ -1,0 +1,183 @@
+//! kubectl as users use it, against the real API server: the deploy manifests and the samples
+//! apply without `--validate=false`, and `get`, `describe`, `wait` and `explain` show NodePools
+//! the way the README says.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use nodepool_operator::controller::{self, Config};
+use nodepool_operator::provider::retry::RetryPolicy;
+use nodepool_operator::sim::{RunningSim, SimConfig};
+use support::cluster::Cluster;
+
+/// The sample folder, pointed at this simulator, as files kubectl can apply.
+fn samples_for(sim: &RunningSim) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/samples");
+    for entry in std::fs::read_dir(samples).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("http://127.0.0.1:8787", &sim.url());
+        std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
+    }
+    dir
+}
+
+#[tokio::test]
+async fn kubectl_applies_the_samples_and_shows_pools_ready() {
+    let cluster = Cluster::shared().await;
+    let ns = cluster.namespace("kubectl").await;
+    let sim = RunningSim::start(
+        SimConfig {
+            timing: support::fast_timing(100, 50),
+            ..SimConfig::default()
+        },
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    let config = Config {
+        namespace: Some(ns.name.clone()),
+        wait_interval: Duration::from_millis(200),
+        error_backoff: Duration::from_millis(200),
+        retry: RetryPolicy {
+            max_attempts: 2,
+            max_elapsed: Duration::from_secs(1),
+            ..RetryPolicy::default()
+        },
+        ..Config::default()
+    };
+    let operator = tokio::spawn(controller::run(
+        cluster.operator_client().await,
+        config,
+        std::future::pending(),
+    ));
+
+    let samples = samples_for(&sim);
+    let dir = samples.path().to_str().unwrap();
+    let (ok, out, err) = cluster.kubectl(&["apply", "-n", &ns, "-f", dir]).await;
+    assert!(ok, "kubectl apply: {out}{err}");
+    assert!(
+        out.contains("nodepool.nodepool.io/cce-workers created"),
+        "{out}"
+    );
+
+    let (ok, out, err) = cluster
+        .kubectl(&[
+            "wait",
+            "-n",
+            &ns,
+            "--for=condition=Ready",
+            "nodepool/cce-workers",
+            "nodepool/modelarts-train",
+            "nodepool/ens-edge",
+            "--timeout=60s",
+        ])
+        .await;
+    assert!(ok, "kubectl wait: {out}{err}");
+    assert_eq!(out.matches("condition met").count(), 3, "{out}");
+
+    // The printer columns: provider, phase, desired, current, ready, and Age as a duration.
+    let (ok, table, err) = cluster.kubectl(&["get", "np", "-n", &ns]).await;
+    assert!(ok, "{err}");
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME", "PROVIDER", "PHASE", "DESIRED", "CURRENT", "READY", "AGE"
+        ],
+        "{table}"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    let cce = rows.iter().find(|r| r[0] == "cce-workers").unwrap();
+    assert_eq!(&cce[1..6], ["cce", "Ready", "2", "2", "True"], "{table}");
+    let age = cce[6];
+    assert!(
+        age.ends_with('s') || age.ends_with('m'),
+        "Age is a duration like 12s: {table}"
+    );
+
+    // describe lists the events the operator published.
+    let (ok, out, err) = cluster
+        .kubectl(&["describe", "np", "-n", &ns, "cce-workers"])
+        .await;
+    assert!(ok, "{err}");
+    let events = out.split("Events:").nth(1).unwrap_or_default();
+    assert!(
+        events.contains("Created") && events.contains("Ready"),
+        "describe shows the Created and Ready events: {out}"
+    );
+
+    // explain reads the CRD's published schema.
+    let (ok, out, err) = cluster.kubectl(&["explain", "nodepool.spec.cce"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("KIND:       NodePool") && out.contains("clusterId"),
+        "{out}"
+    );
+
+    // A server-side dry run creates nothing; strict field validation names the unknown field.
+    let bad = samples.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: nodepool.io/v1alpha1\nkind: NodePool\nmetadata: {name: typo}\nspec:\n  ens:\n    clusterId: c\n    scalingGroup: {imageId: m, instanceTypes: [t], vswitchIds: [v], desiredSize: 1, keyPairName: k}\n    replicas: 3\n",
+    )
+    .unwrap();
+    let bad = bad.to_str().unwrap();
+    let (ok, _, err) = cluster
+        .kubectl(&["apply", "-n", &ns, "--dry-run=server", "-f", bad])
+        .await;
+    assert!(
+        !ok && err.contains("unknown field \"spec.ens.replicas\""),
+        "{err}"
+    );
+    let (_, out, _) = cluster.kubectl(&["get", "np", "-n", &ns, "typo"]).await;
+    assert!(out.is_empty());
+    operator.abort();
+}
+
+#[tokio::test]
+async fn kubectl_apply_k_deploy_is_accepted_by_the_server() {
+    let cluster = Cluster::shared().await;
+    let deploy = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy");
+    // Server-side dry run first: every manifest is validated by the real server.
+    let (ok, out, err) = cluster
+        .kubectl(&["apply", "--dry-run=server", "-k", deploy])
+        .await;
+    assert!(ok, "kubectl apply --dry-run=server -k deploy/: {out}{err}");
+    let (ok, out, err) = cluster.kubectl(&["apply", "-k", deploy]).await;
+    assert!(ok, "kubectl apply -k deploy/: {out}{err}");
+    for expected in [
+        "customresourcedefinition.apiextensions.k8s.io/nodepools.nodepool.io",
+        "serviceaccount/nodepool-operator",
+        "clusterrole.rbac.authorization.k8s.io/nodepool-operator",
+        "deployment.apps/nodepool-operator",
+    ] {
+        assert!(out.contains(expected), "{expected} in {out}");
+    }
+    let (ok, out, err) = cluster
+        .kubectl(&[
+            "get",
+            "deployment",
+            "-n",
+            "nodepool-system",
+            "nodepool-operator",
+            "-o",
+            "jsonpath={.spec.template.spec.serviceAccountName}",
+        ])
+        .await;
+    assert!(ok, "{err}");
+    assert_eq!(out, "nodepool-operator");
+    // The simulator's manifests for clusters apply too.
+    let sim = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/sim/nodepool-sim.yaml");
+    let (ok, out, err) = cluster
+        .kubectl(&["apply", "--dry-run=server", "-f", sim])
+        .await;
+    assert!(ok, "{out}{err}");
+}
