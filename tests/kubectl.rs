@@ -103,16 +103,21 @@ async fn kubectl_applies_the_samples_and_shows_pools_ready() {
         "Age is a duration like 12s: {table}"
     );
 
-    // describe lists the events the operator published.
-    let (ok, out, err) = cluster
-        .kubectl(&["describe", "np", "-n", &ns, "cce-workers"])
-        .await;
-    assert!(ok, "{err}");
-    let events = out.split("Events:").nth(1).unwrap_or_default();
-    assert!(
-        events.contains("Created") && events.contains("Ready"),
-        "describe shows the Created and Ready events: {out}"
-    );
+    // describe lists the events the operator published (Ready follows the status write).
+    let described = support::wait_for(
+        "describe showing the Created and Ready events",
+        Duration::from_secs(30),
+        || async {
+            let (ok, out, err) = cluster
+                .kubectl(&["describe", "np", "-n", &ns, "cce-workers"])
+                .await;
+            assert!(ok, "{err}");
+            let events = out.split("Events:").nth(1).unwrap_or_default().to_owned();
+            (events.contains("Created") && events.contains("Ready")).then_some(out)
+        },
+    )
+    .await;
+    assert!(described.contains("cce-workers"), "{described}");
 
     // explain reads the CRD's published schema.
     let (ok, out, err) = cluster.kubectl(&["explain", "nodepool.spec.cce"]).await;

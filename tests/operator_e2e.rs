@@ -288,18 +288,20 @@ async fn apply_scale_change_and_delete_on_every_cloud() {
         // Events tell the story; the account says its credentials work.
         let events: Api<k8s_openapi::api::events::v1::Event> =
             Api::namespaced(env.client.clone(), &env.ns);
-        let reasons: Vec<String> = events
-            .list(&Default::default())
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .filter_map(|e| e.reason)
-            .collect();
-        assert!(
-            reasons.iter().any(|r| r == "Created") && reasons.iter().any(|r| r == "Ready"),
-            "{which:?}: {reasons:?}"
-        );
+        // The Ready event is published after the status write that shows Ready.
+        wait_for("the Created and Ready events", DEADLINE, || async {
+            let reasons: Vec<String> = events
+                .list(&Default::default())
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .filter_map(|e| e.reason)
+                .collect();
+            (reasons.iter().any(|r| r == "Created") && reasons.iter().any(|r| r == "Ready"))
+                .then_some(())
+        })
+        .await;
         let accounts: Api<CloudAccount> = Api::namespaced(env.client.clone(), &env.ns);
         let account_name = if which == Which::Ens {
             "alibaba"
@@ -869,7 +871,10 @@ async fn cut_and_expired_watches_lose_no_change() {
                 && r.status == 200
         })
         .count();
-    assert!(relists >= 2, "the watcher relisted after 410: {relists} lists");
+    assert!(
+        relists >= 2,
+        "the watcher relisted after 410: {relists} lists"
+    );
     assert_eq!(env.sim_pools(Cloud::Cce).len(), 1);
 }
 

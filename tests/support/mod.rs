@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod cluster;
+pub mod kube_proxy;
 
 use std::future::Future;
 use std::time::Duration;
