@@ -732,11 +732,23 @@ async fn metrics_health_and_readiness_endpoints() {
 /// The `(apiGroup, resource[/subresource], verb)` triples the ClusterRole in `deploy/rbac.yaml`
 /// grants.
 fn granted_by_deploy_rbac() -> Vec<(String, String, String)> {
-    let text =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/rbac.yaml")).unwrap();
-    let role: Value = serde_yaml::Deserializer::from_str(&text)
+    granted_by("rbac.yaml", "ClusterRole")
+}
+
+/// The documents of a YAML file under `deploy/`.
+fn deploy_documents(file: &str) -> Vec<Value> {
+    let path = format!("{}/deploy/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_yaml::Deserializer::from_str(&text)
         .map(|d| serde::Deserialize::deserialize(d).unwrap())
-        .find(|d: &Value| d["kind"] == "ClusterRole")
+        .collect()
+}
+
+/// The rights one Role or ClusterRole of a file under `deploy/` grants.
+fn granted_by(file: &str, kind: &str) -> Vec<(String, String, String)> {
+    let role = deploy_documents(file)
+        .into_iter()
+        .find(|d: &Value| d["kind"] == kind)
         .unwrap();
     let mut granted = Vec::new();
     for rule in role["rules"].as_array().unwrap() {
@@ -922,4 +934,99 @@ async fn conflicts_throttling_errors_and_latency_from_the_api_server_are_survive
         .filter(|r| r.operation == "CreateClusterNodePool" && r.status == Some(200))
         .count();
     assert_eq!(creates, 1);
+}
+
+/// In `--namespace` mode the Role of `deploy/namespaced/rbac.yaml`, bound in that namespace
+/// only, is all the operator needs.
+#[tokio::test]
+async fn a_namespaced_role_is_enough_for_one_namespace() {
+    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    use kube::api::{DynamicObject, PostParams};
+    use nodepool_operator::local_cluster::kubeconfig;
+
+    assert_eq!(
+        granted_by("namespaced/rbac.yaml", "Role"),
+        granted_by_deploy_rbac(),
+        "the namespaced Role grants what the ClusterRole grants"
+    );
+    let mut env = Env::fast().await;
+    let accounts: Api<ServiceAccount> = Api::namespaced(env.client.clone(), &env.ns);
+    let account: ServiceAccount =
+        serde_json::from_value(json!({"metadata": {"name": "scoped-operator"}})).unwrap();
+    accounts
+        .create(&PostParams::default(), &account)
+        .await
+        .unwrap();
+    for mut document in deploy_documents("namespaced/rbac.yaml") {
+        let kind = document["kind"].as_str().unwrap().to_owned();
+        if kind == "RoleBinding" {
+            document["subjects"][0]["name"] = json!("scoped-operator");
+            document["subjects"][0]["namespace"] = json!(env.ns.name);
+        }
+        let resource = if kind == "Role" {
+            kube::discovery::ApiResource::erase::<k8s_openapi::api::rbac::v1::Role>(&())
+        } else {
+            kube::discovery::ApiResource::erase::<k8s_openapi::api::rbac::v1::RoleBinding>(&())
+        };
+        let api: Api<DynamicObject> = Api::namespaced_with(env.client.clone(), &env.ns, &resource);
+        api.create(
+            &PostParams::default(),
+            &serde_json::from_value(document).unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    let request = TokenRequest {
+        spec: TokenRequestSpec {
+            audiences: vec![],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let token = accounts
+        .create_token_request("scoped-operator", &PostParams::default(), &request)
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .token;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    kubeconfig::write(
+        &path,
+        &kubeconfig::render(
+            &env.cluster.url,
+            &env.cluster.ca_pem,
+            "scoped-operator",
+            kubeconfig::Credentials::BearerToken(&token),
+        ),
+    )
+    .unwrap();
+    env.operator_client = kubeconfig::client(&path).await.unwrap();
+
+    env.apply_all(sample(Which::Ens.account(), &env.sim)).await;
+    env.start_operator(Duration::from_secs(300));
+    env.apply_all(sample(Which::Ens.sample(), &env.sim)).await;
+    env.wait_ready("ens-edge", 2).await;
+    env.delete_and_wait_gone("ens-edge").await;
+
+    let user = format!("system:serviceaccount:{}:scoped-operator", env.ns.name);
+    let log = std::fs::read_to_string(env.cluster.audit_log()).unwrap();
+    let (mut seen, mut denied) = (0, Vec::new());
+    for line in log.lines() {
+        let event: Value = serde_json::from_str(line).unwrap();
+        if event["user"]["username"] != user.as_str() {
+            continue;
+        }
+        seen += 1;
+        if event["responseStatus"]["code"] == 403 {
+            denied.push(event["requestURI"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    assert!(seen > 0, "the scoped operator made requests");
+    assert!(
+        denied.is_empty(),
+        "the scoped operator was denied: {denied:?}"
+    );
 }
