@@ -648,7 +648,12 @@ async fn settled_pools_cost_one_list_per_poll_window_and_no_writes() {
 
 #[tokio::test]
 async fn the_autoscaler_owns_the_count_when_autoscaling_is_enabled() {
-    let env = setup(Which::Cce).await;
+    // The autoscaler's changes are seen at the next poll: a short one keeps the test brief.
+    let mut env = Env::fast().await;
+    let mut account = sample(Which::Cce.account(), &env.sim);
+    account[1]["spec"]["pollIntervalSeconds"] = json!(1);
+    env.apply_all(account).await;
+    env.start_operator(Duration::from_secs(300));
     let mut pool = sample(Which::Cce.sample(), &env.sim)[0].clone();
     pool["spec"]["cce"]["autoscaling"] =
         json!({"enable": true, "minNodeCount": 1, "maxNodeCount": 6});
