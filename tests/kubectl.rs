@@ -123,7 +123,7 @@ async fn kubectl_applies_the_samples_and_shows_pools_ready() {
     let (ok, out, err) = cluster.kubectl(&["explain", "nodepool.spec.cce"]).await;
     assert!(ok, "{err}");
     assert!(
-        out.contains("KIND:       NodePool") && out.contains("clusterId"),
+        out.contains("KIND:") && out.contains("NodePool") && out.contains("clusterId"),
         "{out}"
     );
 
@@ -139,7 +139,7 @@ async fn kubectl_applies_the_samples_and_shows_pools_ready() {
         .kubectl(&["apply", "-n", &ns, "--dry-run=server", "-f", bad])
         .await;
     assert!(
-        !ok && err.contains("unknown field \"spec.ens.replicas\""),
+        !ok && err.contains("unknown field") && err.contains("replicas"),
         "{err}"
     );
     let (_, out, _) = cluster.kubectl(&["get", "np", "-n", &ns, "typo"]).await;
