@@ -108,6 +108,14 @@ impl LocalArgs {
             .clone()
             .unwrap_or_else(|| crate::local_cluster::assets::cache_root().join("local-cluster"));
         if dir.exists() {
+            // Only ever empty a folder an earlier local control plane wrote.
+            let empty = std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_none());
+            if !empty && !dir.join("ca.crt").is_file() {
+                anyhow::bail!(
+                    "refusing to empty {}: it is not a local control plane's state folder",
+                    dir.display()
+                );
+            }
             std::fs::remove_dir_all(&dir)
                 .map_err(|e| anyhow::anyhow!("cannot empty {}: {e}", dir.display()))?;
         }

@@ -187,3 +187,21 @@ async fn dev_mode_starts_a_local_control_plane_when_no_cluster_is_reachable() {
         "the local API server stopped with dev"
     );
 }
+
+#[test]
+fn control_plane_refuses_to_empty_a_folder_it_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_nodepool-operator"))
+        .args(["control-plane", "--state-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("refusing to empty") && stderr.contains(&dir.path().display().to_string()),
+        "{stderr}"
+    );
+    assert!(dir.path().join("notes.txt").exists(), "nothing was deleted");
+}
