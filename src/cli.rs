@@ -92,17 +92,6 @@ pub struct LocalArgs {
 impl LocalArgs {
     /// Starts a fresh local control plane.
     async fn start(&self) -> anyhow::Result<LocalCluster> {
-        let assets = match Assets::locate(self.assets.as_deref()) {
-            Err(crate::local_cluster::AssetsError::NotBuilt(_)) if BUILD_SCRIPT.is_file() => {
-                // Run from its source checkout: build the pinned binaries (minutes, once).
-                eprintln!(
-                    "nodepool-operator: building kube-apiserver and etcd with {}",
-                    BUILD_SCRIPT.display()
-                );
-                Assets::build(&BUILD_SCRIPT)?
-            }
-            other => other?,
-        };
         let dir = self
             .state_dir
             .clone()
@@ -119,6 +108,17 @@ impl LocalArgs {
             std::fs::remove_dir_all(&dir)
                 .map_err(|e| anyhow::anyhow!("cannot empty {}: {e}", dir.display()))?;
         }
+        let assets = match Assets::locate(self.assets.as_deref()) {
+            Err(crate::local_cluster::AssetsError::NotBuilt(_)) if BUILD_SCRIPT.is_file() => {
+                // Run from its source checkout: build the pinned binaries (minutes, once).
+                eprintln!(
+                    "nodepool-operator: building kube-apiserver and etcd with {}",
+                    BUILD_SCRIPT.display()
+                );
+                Assets::build(&BUILD_SCRIPT)?
+            }
+            other => other?,
+        };
         eprintln!(
             "nodepool-operator: starting etcd and kube-apiserver from {} in {}",
             assets.dir.display(),
