@@ -146,7 +146,10 @@ impl Env {
     /// Puts a fault-injecting proxy between the operator (started after this) and the API.
     async fn with_proxy(&mut self) -> &KubeProxy {
         let proxy = KubeProxy::start(&self.cluster.url, &self.cluster.ca_pem).await;
-        self.operator_client = self.cluster.operator_client_via(&proxy.url());
+        self.operator_client = self
+            .cluster
+            .client_with_token(&proxy.url(), &self.cluster.operator_token())
+            .await;
         self.proxy.insert(proxy)
     }
 
@@ -772,6 +775,15 @@ fn granted_by(file: &str, kind: &str) -> Vec<(String, String, String)> {
     granted
 }
 
+/// The request URIs of audit events the API server answered with 403.
+fn denied_requests(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|event| event["responseStatus"]["code"] == 403)
+        .map(|event| event["requestURI"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
 /// The operator runs as the ServiceAccount of `deploy/`; the API server's audit log shows it was
 /// never denied and that it used every right `deploy/rbac.yaml` grants.
 #[tokio::test]
@@ -810,28 +822,23 @@ async fn the_operator_is_never_denied_and_uses_every_rbac_rule() {
         env.delete_and_wait_gone(name_of(which)).await;
     }
 
-    let log = std::fs::read_to_string(env.cluster.audit_log()).unwrap();
-    let mut denied = Vec::new();
-    let mut used = std::collections::BTreeSet::new();
-    for line in log.lines() {
-        let event: Value = serde_json::from_str(line).unwrap();
-        if event["user"]["username"] != support::cluster::OPERATOR_USER {
-            continue;
-        }
-        if event["responseStatus"]["code"] == 403 {
-            denied.push(event["requestURI"].as_str().unwrap_or_default().to_owned());
-        }
-        let object = &event["objectRef"];
-        let mut resource = object["resource"].as_str().unwrap_or_default().to_owned();
-        if let Some(sub) = object["subresource"].as_str() {
-            resource = format!("{resource}/{sub}");
-        }
-        used.insert((
-            object["apiGroup"].as_str().unwrap_or_default().to_owned(),
-            resource,
-            event["verb"].as_str().unwrap_or_default().to_owned(),
-        ));
-    }
+    let events = env.cluster.audit_events_of(support::cluster::OPERATOR_USER);
+    let denied = denied_requests(&events);
+    let used: std::collections::BTreeSet<_> = events
+        .iter()
+        .map(|event| {
+            let object = &event["objectRef"];
+            let mut resource = object["resource"].as_str().unwrap_or_default().to_owned();
+            if let Some(sub) = object["subresource"].as_str() {
+                resource = format!("{resource}/{sub}");
+            }
+            (
+                object["apiGroup"].as_str().unwrap_or_default().to_owned(),
+                resource,
+                event["verb"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
     assert!(denied.is_empty(), "the operator was denied: {denied:?}");
     let unused: Vec<_> = granted_by_deploy_rbac()
         .into_iter()
@@ -945,10 +952,8 @@ async fn conflicts_throttling_errors_and_latency_from_the_api_server_are_survive
 /// only, is all the operator needs.
 #[tokio::test]
 async fn a_namespaced_role_is_enough_for_one_namespace() {
-    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
     use k8s_openapi::api::core::v1::ServiceAccount;
     use kube::api::{DynamicObject, PostParams};
-    use nodepool_operator::local_cluster::kubeconfig;
 
     assert_eq!(
         granted_by("namespaced/rbac.yaml", "Role"),
@@ -982,33 +987,12 @@ async fn a_namespaced_role_is_enough_for_one_namespace() {
         .await
         .unwrap();
     }
-    let request = TokenRequest {
-        spec: TokenRequestSpec {
-            audiences: vec![],
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let token = accounts
-        .create_token_request("scoped-operator", &PostParams::default(), &request)
-        .await
-        .unwrap()
-        .status
-        .unwrap()
-        .token;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("kubeconfig");
-    kubeconfig::write(
-        &path,
-        &kubeconfig::render(
-            &env.cluster.url,
-            &env.cluster.ca_pem,
-            "scoped-operator",
-            kubeconfig::Credentials::BearerToken(&token),
-        ),
-    )
-    .unwrap();
-    env.operator_client = kubeconfig::client(&path).await.unwrap();
+    let token =
+        support::cluster::service_account_token(&env.client, &env.ns, "scoped-operator").await;
+    env.operator_client = env
+        .cluster
+        .client_with_token(&env.cluster.url, &token)
+        .await;
 
     env.apply_all(sample(Which::Ens.account(), &env.sim)).await;
     env.start_operator(Duration::from_secs(300));
@@ -1017,18 +1001,8 @@ async fn a_namespaced_role_is_enough_for_one_namespace() {
     env.delete_and_wait_gone("ens-edge").await;
 
     let user = format!("system:serviceaccount:{}:scoped-operator", env.ns.name);
-    let log = std::fs::read_to_string(env.cluster.audit_log()).unwrap();
-    let (mut seen, mut denied) = (0, Vec::new());
-    for line in log.lines() {
-        let event: Value = serde_json::from_str(line).unwrap();
-        if event["user"]["username"] != user.as_str() {
-            continue;
-        }
-        seen += 1;
-        if event["responseStatus"]["code"] == 403 {
-            denied.push(event["requestURI"].as_str().unwrap_or_default().to_owned());
-        }
-    }
+    let events = env.cluster.audit_events_of(&user);
+    let (seen, denied) = (events.len(), denied_requests(&events));
     assert!(seen > 0, "the scoped operator made requests");
     assert!(
         denied.is_empty(),

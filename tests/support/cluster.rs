@@ -15,7 +15,7 @@ use std::time::Duration;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
-use kube::discovery::{ApiResource, Discovery, Scope};
+use kube::discovery::{Discovery, Scope};
 use nodepool_operator::local_cluster::kubeconfig;
 use nodepool_operator::local_cluster::{Assets, AssetsError};
 
@@ -167,8 +167,28 @@ pub async fn apply_file(client: &kube::Client, path: &Path, discovery: &Discover
     }
 }
 
+/// A TokenRequest token for a ServiceAccount (no token controller runs here).
+pub async fn service_account_token(admin: &kube::Client, namespace: &str, account: &str) -> String {
+    let accounts: Api<ServiceAccount> = Api::namespaced(admin.clone(), namespace);
+    let request = TokenRequest {
+        spec: TokenRequestSpec {
+            audiences: vec![],
+            expiration_seconds: Some(24 * 3600),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    accounts
+        .create_token_request(account, &PostParams::default(), &request)
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .token
+}
+
 /// CRDs, the operator's namespace and RBAC, and a token for its ServiceAccount.
-async fn install(dir: &Path, admin: &kube::Client, url: &str, ca_pem: &str) {
+async fn install(dir: &Path, admin: &kube::Client) {
     let discovery = Discovery::new(admin.clone()).run().await.unwrap();
     apply_file(
         admin,
@@ -195,32 +215,7 @@ async fn install(dir: &Path, admin: &kube::Client, url: &str, ca_pem: &str) {
         .await
         .unwrap();
     }
-    let accounts: Api<ServiceAccount> = Api::namespaced(admin.clone(), OPERATOR_NAMESPACE);
-    let request = TokenRequest {
-        spec: TokenRequestSpec {
-            audiences: vec![],
-            expiration_seconds: Some(24 * 3600),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let token = accounts
-        .create_token_request(OPERATOR_ACCOUNT, &PostParams::default(), &request)
-        .await
-        .unwrap()
-        .status
-        .unwrap()
-        .token;
-    kubeconfig::write(
-        &dir.join("operator.kubeconfig"),
-        &kubeconfig::render(
-            url,
-            ca_pem,
-            OPERATOR_ACCOUNT,
-            kubeconfig::Credentials::BearerToken(&token),
-        ),
-    )
-    .unwrap();
+    let token = service_account_token(admin, OPERATOR_NAMESPACE, OPERATOR_ACCOUNT).await;
     std::fs::write(dir.join("operator.token"), &token).unwrap();
     std::fs::write(dir.join("installed"), "").unwrap();
 }
@@ -258,7 +253,7 @@ impl Cluster {
         let ca_pem = std::fs::read_to_string(dir.join("ca.crt")).unwrap();
         let admin = kubeconfig::client(&kubeconfig_path).await.unwrap();
         if !dir.join("installed").exists() {
-            install(&dir, &admin, &url, &ca_pem).await;
+            install(&dir, &admin).await;
         }
         drop(lock);
         Cluster {
@@ -274,11 +269,7 @@ impl Cluster {
         self.dir.join("kubeconfig")
     }
 
-    /// A kubeconfig of the operator's ServiceAccount (bound by `deploy/rbac.yaml`).
-    pub fn operator_kubeconfig(&self) -> PathBuf {
-        self.dir.join("operator.kubeconfig")
-    }
-
+    /// The token of the operator's ServiceAccount (bound by `deploy/rbac.yaml`).
     pub fn operator_token(&self) -> String {
         std::fs::read_to_string(self.dir.join("operator.token")).unwrap()
     }
@@ -287,17 +278,35 @@ impl Cluster {
         self.dir.join("audit.log")
     }
 
-    /// A client acting as the operator's ServiceAccount.
-    pub async fn operator_client(&self) -> kube::Client {
-        kubeconfig::client(&self.operator_kubeconfig())
-            .await
+    /// The audit events of the requests `user` made, in order.
+    pub fn audit_events_of(&self, user: &str) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.audit_log())
             .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+            .filter(|event| event["user"]["username"] == user)
+            .collect()
     }
 
-    /// A client acting as the operator, through `url` (a fault-injecting proxy in plain HTTP).
-    pub fn operator_client_via(&self, url: &str) -> kube::Client {
-        let mut config = kube::Config::new(url.parse().unwrap());
-        config.auth_info.token = Some(self.operator_token().into());
+    /// A client acting as the operator's ServiceAccount.
+    pub async fn operator_client(&self) -> kube::Client {
+        self.client_with_token(&self.url, &self.operator_token())
+            .await
+    }
+
+    /// A client presenting `token` to the server at `url` (the API server, or a
+    /// fault-injecting proxy in front of it).
+    pub async fn client_with_token(&self, url: &str, token: &str) -> kube::Client {
+        let yaml = kubeconfig::render(
+            url,
+            &self.ca_pem,
+            "token",
+            kubeconfig::Credentials::BearerToken(token),
+        );
+        let kubeconfig = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .unwrap();
         kube::Client::try_from(config).unwrap()
     }
 
@@ -339,16 +348,6 @@ impl Cluster {
         })
         .await
         .unwrap()
-    }
-
-    /// The API resource of a kind by its discovery (for dynamic objects).
-    pub fn api_resource_of(kind: &str) -> ApiResource {
-        match kind {
-            "Secret" => ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
-            "CloudAccount" => ApiResource::erase::<nodepool_operator::api::CloudAccount>(&()),
-            "NodePool" => ApiResource::erase::<nodepool_operator::api::NodePool>(&()),
-            other => panic!("unexpected kind {other}"),
-        }
     }
 }
 

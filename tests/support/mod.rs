@@ -551,7 +551,13 @@ pub async fn create_manifest(
     namespace: &str,
     manifest: Value,
 ) -> Result<(), kube::Error> {
-    let resource = cluster::Cluster::api_resource_of(manifest["kind"].as_str().unwrap_or_default());
+    use kube::discovery::ApiResource;
+    let resource = match manifest["kind"].as_str().unwrap_or_default() {
+        "Secret" => ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
+        "CloudAccount" => ApiResource::erase::<nodepool_operator::api::CloudAccount>(&()),
+        "NodePool" => ApiResource::erase::<nodepool_operator::api::NodePool>(&()),
+        other => panic!("unexpected kind {other}"),
+    };
     let api: kube::Api<kube::api::DynamicObject> =
         kube::Api::namespaced_with(client.clone(), namespace, &resource);
     let object: kube::api::DynamicObject = serde_json::from_value(manifest).expect("a manifest");
