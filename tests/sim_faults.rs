@@ -142,3 +142,97 @@ async fn rate_rules_replay_identically_for_a_seed() {
         "{failures} of 40 failed at rate 0.3"
     );
 }
+
+/// A signed Huawei request sent as is, so a dropped connection shows as the transport error it
+/// is instead of failing the helper.
+async fn huawei_raw(
+    client: &TestClient,
+    method: &str,
+    path: &str,
+    body: &serde_json::Value,
+) -> reqwest::Result<reqwest::Response> {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let headers =
+        client.huawei_headers(method, path, &bytes, chrono::Utc::now(), "application/json");
+    let mut request = client.http.request(
+        reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+        format!("{}{path}", client.base),
+    );
+    for (name, value) in headers.iter() {
+        if name != "host" {
+            request = request.header(name, value);
+        }
+    }
+    request.body(bytes).send().await
+}
+
+#[tokio::test]
+async fn drop_after_serving_creates_the_pool_but_loses_the_answer() {
+    let sim = start_instant().await;
+    let client = TestClient::new(&sim);
+    let rule = json!({"cloud": "cce", "operation": "create", "effect": {"type": "dropAfterServing"}, "count": 1});
+    assert_eq!(
+        client
+            .admin("POST", "/_sim/faults", Some(rule))
+            .await
+            .status,
+        200
+    );
+    let body = json!({
+        "kind": "NodePool",
+        "apiVersion": "v3",
+        "metadata": {"name": "lost-answer"},
+        "spec": {
+            "initialNodeCount": 1,
+            "nodeTemplate": {
+                "flavor": "s6.large.2",
+                "az": "cn-north-4a",
+                "login": {"sshKey": "kp"},
+                "rootVolume": {"volumetype": "SATA", "size": 40}
+            }
+        }
+    });
+
+    let lost = huawei_raw(&client, "POST", &cce_base(), &body).await;
+    assert!(
+        lost.is_err(),
+        "the connection is closed without an answer: {lost:?}"
+    );
+
+    let pools = client.admin("GET", "/_sim/pools", None).await.body;
+    let created: Vec<_> = pools
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["cloud"] == "cce" && p["name"] == "lost-answer")
+        .collect();
+    assert_eq!(created.len(), 1, "the create was served: {pools}");
+    assert_eq!(
+        sim.pools()
+            .iter()
+            .filter(|p| p.cloud == Cloud::Cce && p.name == "lost-answer")
+            .count(),
+        1
+    );
+
+    let recorded = client.recorded().await;
+    let create = recorded
+        .iter()
+        .find(|r| r.operation == "create")
+        .expect("the create is recorded");
+    assert_eq!(create.status, None, "no answer was delivered");
+    assert_eq!(
+        create.fault.as_deref(),
+        Some("DropAfterServing { served: 201 }")
+    );
+    assert_eq!(create.body.as_ref(), Some(&body));
+
+    let again = client.huawei("POST", &cce_base(), Some(&body)).await;
+    assert_eq!(
+        (again.status, again.code()),
+        (409, Some("CCE.01409001")),
+        "the retried create finds the pool the lost answer created"
+    );
+    let faults = client.admin("GET", "/_sim/faults", None).await.body;
+    assert_eq!(faults[0]["hits"], 1);
+}

@@ -18,17 +18,46 @@ pub struct Condition {
     pub observed_generation: Option<i64>,
 }
 
+/// A condition's status (kstatus): `Unknown` when the operator cannot tell, for instance while
+/// the cloud does not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConditionStatus {
+    True,
+    False,
+    Unknown,
+}
+
+impl ConditionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConditionStatus::True => "True",
+            ConditionStatus::False => "False",
+            ConditionStatus::Unknown => "Unknown",
+        }
+    }
+}
+
+impl From<bool> for ConditionStatus {
+    fn from(value: bool) -> Self {
+        if value {
+            ConditionStatus::True
+        } else {
+            ConditionStatus::False
+        }
+    }
+}
+
 /// Sets a condition; the transition time changes only when the status does.
 pub fn set_condition(
     conditions: &mut Vec<Condition>,
     type_: &str,
-    status: bool,
+    status: impl Into<ConditionStatus>,
     reason: &str,
     message: &str,
     generation: Option<i64>,
     now: &str,
 ) {
-    let status = if status { "True" } else { "False" };
+    let status = status.into().as_str();
     match conditions.iter_mut().find(|c| c.type_ == type_) {
         Some(existing) => {
             if existing.status != status {
@@ -87,5 +116,16 @@ mod tests {
             "t3",
         );
         assert_eq!(conditions[0].last_transition_time, "t3");
+        set_condition(
+            &mut conditions,
+            "Ready",
+            ConditionStatus::Unknown,
+            "CloudUnreachable",
+            "",
+            Some(1),
+            "t4",
+        );
+        assert_eq!(conditions[0].status, "Unknown");
+        assert_eq!(conditions[0].last_transition_time, "t4");
     }
 }

@@ -10,7 +10,7 @@ pub use cloudaccount::{
     AccountProvider, CloudAccount, CloudAccountSpec, CloudAccountStatus, Endpoints, RateBudgetSpec,
     SecretRef, SignatureVersionSpec,
 };
-pub use conditions::{Condition, set_condition};
+pub use conditions::{Condition, ConditionStatus, set_condition};
 pub use nodepool::{
     AccountRef, CceAutoscaling, CceLogin, CceNodeTemplate, CcePoolSpec, CceTaint, CceUserTag,
     CceVolume, DeletionPolicy, EnsDataDisk, EnsKubernetesConfig, EnsPoolSpec, EnsScalingGroup,

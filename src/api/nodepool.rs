@@ -130,7 +130,8 @@ pub struct CceNodeTemplate {
     #[schemars(length(max = 16))]
     pub data_volumes: Option<Vec<CceVolume>>,
     #[serde(rename = "k8sTags", default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("maxProperties" = 20))]
+    /// At most 19: CCE allows 20 and the operator's ownership mark takes one.
+    #[schemars(extend("maxProperties" = 19))]
     pub k8s_tags: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 20))]

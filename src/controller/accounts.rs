@@ -1,17 +1,18 @@
-//! From a CloudAccount and its Secret to the provider that talks to the cloud, rebuilt only
-//! when either changes; and the account's `Ready` condition, written when it changes.
+//! From a CloudAccount and its Secret to the provider that talks to the cloud. Both are read
+//! from the controller's caches (the Secret's data is fetched once per version); providers are
+//! rebuilt only when the account's spec or the Secret changes, never on a status write.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Patch, PatchParams};
+use kube::api::PartialObjectMeta;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client, ResourceExt};
-use serde_json::json;
 
 use super::error::Error;
-use crate::api::{AccountProvider, CloudAccount, SignatureVersionSpec, set_condition};
+use crate::api::{AccountProvider, CloudAccount, CloudAccountSpec, SignatureVersionSpec};
 use crate::provider::alibaba::{AlibabaAccount, AlibabaSession, SignatureVersion};
 use crate::provider::budget::Budget;
 use crate::provider::cce::CceProvider;
@@ -21,6 +22,9 @@ use crate::provider::modelarts::ModelArtsProvider;
 use crate::provider::transport::Transport;
 use crate::provider::{CloudKind, NodePoolProvider};
 use crate::signing::Secret as SecretValue;
+
+/// How long a reconcile waits for the first list of CloudAccounts and Secrets.
+const CACHE_WAIT: Duration = Duration::from_secs(30);
 
 /// A resolved account.
 #[derive(Clone)]
@@ -38,10 +42,13 @@ struct Cached {
 }
 
 pub struct Accounts {
+    client: Client,
     transport: Transport,
+    accounts: Store<CloudAccount>,
+    secrets: Store<PartialObjectMeta<Secret>>,
     cache: Mutex<HashMap<String, Cached>>,
-    /// Last `Ready` state written per account, to write only on change.
-    reported: Mutex<HashMap<String, (bool, String)>>,
+    /// Secret data by `namespace/name`, with the resourceVersion it was read at.
+    secret_data: Mutex<HashMap<String, (String, Arc<Secret>)>>,
 }
 
 fn secret_value(secret: &Secret, key: &str) -> Option<String> {
@@ -65,37 +72,129 @@ fn endpoint(url: Option<&String>, default: String) -> Result<url::Url, Error> {
         .map_err(|e| Error::Credentials(format!("endpoint {text:?} is not a URL: {e}")))
 }
 
+fn service_url(spec: &CloudAccountSpec, cloud: CloudKind) -> String {
+    let endpoints = spec.endpoints.clone().unwrap_or_default();
+    let region = &spec.region;
+    match cloud {
+        CloudKind::Cce => endpoints
+            .cce
+            .unwrap_or_else(|| format!("https://cce.{region}.myhuaweicloud.com")),
+        CloudKind::ModelArts => endpoints
+            .modelarts
+            .unwrap_or_else(|| format!("https://modelarts.{region}.myhuaweicloud.com")),
+        CloudKind::Ens => endpoints
+            .ens
+            .unwrap_or_else(|| "https://ens.aliyuncs.com".to_owned()),
+    }
+}
+
+/// Where a pool's parent lives, the same for every CloudAccount that reaches the same cloud
+/// project: the service endpoint and, for Huawei, the project. Two NodePools with the same
+/// scope, parent and pool name declare the same cloud pool.
+pub fn scope(spec: &CloudAccountSpec, cloud: CloudKind) -> String {
+    let url = service_url(spec, cloud);
+    let url = url.trim_end_matches('/');
+    match cloud {
+        CloudKind::Cce | CloudKind::ModelArts => format!(
+            "{} {url} project {}",
+            cloud.as_str(),
+            spec.project_id.as_deref().unwrap_or_default()
+        ),
+        // ENS cluster ids are unique across accounts.
+        CloudKind::Ens => format!("ens {url}"),
+    }
+}
+
 impl Accounts {
-    pub fn new(transport: Transport) -> Self {
+    pub fn new(
+        client: Client,
+        transport: Transport,
+        accounts: Store<CloudAccount>,
+        secrets: Store<PartialObjectMeta<Secret>>,
+    ) -> Self {
         Self {
+            client,
             transport,
+            accounts,
+            secrets,
             cache: Mutex::new(HashMap::new()),
-            reported: Mutex::new(HashMap::new()),
+            secret_data: Mutex::new(HashMap::new()),
         }
+    }
+
+    async fn ready(&self) -> Result<(), Error> {
+        let both = async {
+            let _ = self.accounts.wait_until_ready().await;
+            let _ = self.secrets.wait_until_ready().await;
+        };
+        tokio::time::timeout(CACHE_WAIT, both).await.map_err(|_| {
+            Error::Credentials(
+                "the CloudAccount and Secret caches are not filled yet (can the operator list them?)"
+                    .into(),
+            )
+        })
+    }
+
+    /// The CloudAccount `name` in `namespace`, from the cache.
+    pub async fn account(&self, namespace: &str, name: &str) -> Result<Arc<CloudAccount>, Error> {
+        self.ready().await?;
+        self.accounts
+            .get(&ObjectRef::new(name).within(namespace))
+            .ok_or_else(|| Error::AccountNotFound(format!("{namespace}/{name}")))
+    }
+
+    /// The cached CloudAccount, without waiting (for the ownership check of other NodePools).
+    pub fn cached_account(&self, namespace: &str, name: &str) -> Option<Arc<CloudAccount>> {
+        self.accounts.get(&ObjectRef::new(name).within(namespace))
+    }
+
+    /// Every cached CloudAccount.
+    pub fn cached_accounts(&self) -> Vec<Arc<CloudAccount>> {
+        self.accounts.state()
+    }
+
+    /// The Secret's data, read from the API once per resourceVersion the cache shows.
+    async fn secret(&self, namespace: &str, name: &str) -> Result<Arc<Secret>, Error> {
+        let missing = || Error::Credentials(format!("Secret {namespace}/{name} not found"));
+        let meta = self
+            .secrets
+            .get(&ObjectRef::new(name).within(namespace))
+            .ok_or_else(missing)?;
+        let version = meta.resource_version().unwrap_or_default();
+        let key = format!("{namespace}/{name}");
+        {
+            let data = self.secret_data.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((seen, secret)) = data.get(&key)
+                && *seen == version
+            {
+                return Ok(secret.clone());
+            }
+        }
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        let secret = Arc::new(api.get_opt(name).await?.ok_or_else(missing)?);
+        let read_version = secret.resource_version().unwrap_or_default();
+        self.secret_data
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, (read_version, secret.clone()));
+        Ok(secret)
     }
 
     /// The provider for `cloud` through the CloudAccount `name` in `namespace`.
     pub async fn resolve(
         &self,
-        client: &Client,
         namespace: &str,
         name: &str,
         cloud: CloudKind,
     ) -> Result<Resolved, Error> {
         let key = format!("{namespace}/{name}");
-        let accounts: Api<CloudAccount> = Api::namespaced(client.clone(), namespace);
-        let account = accounts
-            .get_opt(name)
-            .await?
-            .ok_or_else(|| Error::AccountNotFound(key.clone()))?;
-        let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+        let account = self.account(namespace, name).await?;
         let secret_name = &account.spec.credentials_secret_ref.name;
-        let secret = secrets.get_opt(secret_name).await?.ok_or_else(|| {
-            Error::Credentials(format!("Secret {namespace}/{secret_name} not found"))
-        })?;
+        let secret = self.secret(namespace, secret_name).await?;
+        // The spec and the Secret's version decide the provider; status writes do not.
         let fingerprint = format!(
             "{}/{}",
-            account.resource_version().unwrap_or_default(),
+            serde_json::to_string(&account.spec).unwrap_or_default(),
             secret.resource_version().unwrap_or_default()
         );
         let poll_interval = account
@@ -183,18 +282,12 @@ impl Accounts {
                 Ok(if cloud == CloudKind::Cce {
                     Arc::new(CceProvider::new(
                         session,
-                        endpoint(
-                            endpoints.cce.as_ref(),
-                            format!("https://cce.{region}.myhuaweicloud.com"),
-                        )?,
+                        endpoint(None, service_url(spec, cloud))?,
                     ))
                 } else {
                     Arc::new(ModelArtsProvider::new(
                         session,
-                        endpoint(
-                            endpoints.modelarts.as_ref(),
-                            format!("https://modelarts.{region}.myhuaweicloud.com"),
-                        )?,
+                        endpoint(None, service_url(spec, cloud))?,
                     ))
                 })
             }
@@ -215,7 +308,7 @@ impl Accounts {
                 let alibaba = AlibabaAccount {
                     access_key_id: need("accessKeyId")?,
                     access_key_secret: SecretValue::new(need("accessKeySecret")?),
-                    endpoint: endpoint(endpoints.ens.as_ref(), "https://ens.aliyuncs.com".into())?,
+                    endpoint: endpoint(None, service_url(spec, cloud))?,
                     signature: match spec.signature_version.unwrap_or_default() {
                         SignatureVersionSpec::V3 => SignatureVersion::V3,
                         SignatureVersionSpec::V1 => SignatureVersion::V1,
@@ -233,51 +326,6 @@ impl Accounts {
                 account.name_any(),
                 cloud.as_str()
             ))),
-        }
-    }
-
-    /// Records on the CloudAccount whether its credentials work; writes only on change.
-    pub async fn report(
-        &self,
-        client: &Client,
-        namespace: &str,
-        name: &str,
-        ok: bool,
-        reason: &str,
-        message: &str,
-    ) {
-        let key = format!("{namespace}/{name}");
-        {
-            let reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
-            if reported.get(&key) == Some(&(ok, message.to_owned())) {
-                return;
-            }
-        }
-        let api: Api<CloudAccount> = Api::namespaced(client.clone(), namespace);
-        let Ok(Some(account)) = api.get_opt(name).await else {
-            return;
-        };
-        let mut conditions = account.status.clone().unwrap_or_default().conditions;
-        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-        set_condition(
-            &mut conditions,
-            "Ready",
-            ok,
-            reason,
-            message,
-            account.metadata.generation,
-            &now,
-        );
-        let patch = json!({"status": {"conditions": conditions, "observedGeneration": account.metadata.generation}});
-        if api
-            .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .is_ok()
-        {
-            self.reported
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(key, (ok, message.to_owned()));
         }
     }
 }

@@ -1,8 +1,10 @@
 //! Validation (pure): a NodePool and its account become the pool to converge to, or a reason
 //! why the spec cannot be acted on.
 
+use kube::ResourceExt;
+
 use crate::api::{NodePool, NodePoolSpec};
-use crate::provider::{CloudKind, DesiredPool, PoolSpec};
+use crate::provider::{CloudKind, DesiredPool, OWNER_LABEL, ObservedPool, PoolSpec};
 use crate::wire;
 
 /// The pool a NodePool asks for.
@@ -13,8 +15,25 @@ pub struct Validated {
     pub parent: String,
     pub pool: DesiredPool,
     pub count: u32,
-    /// Cloud-side autoscaling owns the count.
-    pub autoscaling: bool,
+    /// Cloud-side autoscaling as declared: on, off, or not said (then the cloud's own setting
+    /// stands).
+    pub autoscaling: Option<bool>,
+    /// The NodePool's uid, which marks the cloud pool as its own.
+    pub owner: String,
+}
+
+impl Validated {
+    /// Whether the cloud's autoscaler owns the node count: when the spec turns it on, or says
+    /// nothing while the cloud reports it on (enabled in the console, or a removed
+    /// `autoscaling` block). The operator never pushes a count over an active autoscaler.
+    pub fn autoscaler_owns_count(&self, observed: Option<&ObservedPool>) -> bool {
+        match self.autoscaling {
+            Some(enabled) => enabled,
+            None => observed
+                .and_then(|o| o.autoscaling)
+                .is_some_and(|a| a.enabled),
+        }
+    }
 }
 
 fn convert<T: serde::de::DeserializeOwned>(
@@ -56,6 +75,8 @@ pub fn validate(pool: &NodePool) -> Result<Validated, String> {
         .clone()
         .or_else(|| pool.metadata.name.clone())
         .unwrap_or_default();
+    // ENS node pools carry no labels or tags: their ownership rests on the operator's cache.
+    let owner = pool.uid().unwrap_or_default();
     match (&spec.cce, &spec.modelarts, &spec.ens) {
         (Some(cce), None, None) => {
             if !cce_name_ok(&name) {
@@ -67,8 +88,16 @@ pub fn validate(pool: &NodePool) -> Result<Validated, String> {
             if let Some(map) = body.as_object_mut() {
                 map.remove("clusterId");
             }
-            let wire_spec: wire::cce::NodePoolSpec = convert(body, "cce")?;
-            let autoscaling = cce.autoscaling.as_ref().is_some_and(|a| a.enable);
+            let mut wire_spec: wire::cce::NodePoolSpec = convert(body, "cce")?;
+            if !owner.is_empty() {
+                wire_spec
+                    .node_template
+                    .get_or_insert_default()
+                    .k8s_tags
+                    .get_or_insert_default()
+                    .insert(OWNER_LABEL.to_owned(), owner.clone());
+            }
+            let autoscaling = cce.autoscaling.as_ref().map(|a| a.enable);
             Ok(Validated {
                 cloud: CloudKind::Cce,
                 parent: cce.cluster_id.clone(),
@@ -79,6 +108,7 @@ pub fn validate(pool: &NodePool) -> Result<Validated, String> {
                 count: u32::try_from(cce.initial_node_count)
                     .map_err(|_| "initialNodeCount must not be negative".to_owned())?,
                 autoscaling,
+                owner,
             })
         }
         (None, Some(ma), None) => {
@@ -87,8 +117,14 @@ pub fn validate(pool: &NodePool) -> Result<Validated, String> {
                     "pool name {name:?} does not follow ModelArts' naming rule (2-50 lowercase letters, digits and hyphens, starting with a letter, not ending with - or -default)"
                 ));
             }
-            let resources: wire::modelarts::Resources =
+            let mut resources: wire::modelarts::Resources =
                 convert(&ma.resources, "modelarts.resources")?;
+            if !owner.is_empty() {
+                resources
+                    .labels
+                    .get_or_insert_default()
+                    .insert(OWNER_LABEL.to_owned(), owner.clone());
+            }
             Ok(Validated {
                 cloud: CloudKind::ModelArts,
                 parent: ma.pool_name.clone(),
@@ -104,7 +140,8 @@ pub fn validate(pool: &NodePool) -> Result<Validated, String> {
                 },
                 count: u32::try_from(ma.resources.count)
                     .map_err(|_| "count must not be negative".to_owned())?,
-                autoscaling: false,
+                autoscaling: None,
+                owner,
             })
         }
         (None, None, Some(ens)) => {
@@ -153,7 +190,8 @@ pub fn validate(pool: &NodePool) -> Result<Validated, String> {
                 },
                 count: u32::try_from(group.desired_size)
                     .map_err(|_| "desiredSize must not be negative".to_owned())?,
-                autoscaling: false,
+                autoscaling: None,
+                owner,
             })
         }
         _ => Err("exactly one of cce, modelarts, ens must be set".into()),

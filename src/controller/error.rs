@@ -43,10 +43,10 @@ impl Error {
         }
     }
 
-    /// Errors that only a change to the spec can fix wait for that change.
+    /// Errors that only a change to the spec can fix wait for that change. A cloud's 4xx does
+    /// not: many clear by themselves ("cluster upgrading", a quota raised), so they back off.
     pub fn waits_for_change(&self) -> bool {
         matches!(self, Error::InvalidSpec(_))
-            || matches!(self, Error::Cloud(e) if e.category() == ErrorCategory::InvalidRequest)
     }
 }
 

@@ -1,7 +1,9 @@
 //! The NodePool controller: a kube-runtime `Controller` over NodePools, woken also by changes
 //! of CloudAccounts and Secrets, running [`reconcile::reconcile`] with [`reconcile::error_policy`].
 
+pub mod account_health;
 pub mod accounts;
+pub mod claims;
 pub mod desired;
 pub mod error;
 pub mod observe;
@@ -12,20 +14,22 @@ pub mod telemetry;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
+use kube::api::PartialObjectMeta;
+use kube::runtime::controller::Error as ControllerError;
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{Controller, watcher};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{Controller, WatchStreamExt, predicates, watcher};
 use kube::{Api, Client, ResourceExt};
 
-use crate::api::{CloudAccount, NodePool};
+use crate::api::{CloudAccount, FORCE_ORPHAN_ANNOTATION, NodePool};
 use crate::provider::retry::RetryPolicy;
 use crate::provider::transport::{Timeouts, Transport};
-
 /// How the controller runs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -62,11 +66,62 @@ pub struct Context {
     pub client: Client,
     pub config: Config,
     pub accounts: accounts::Accounts,
+    pub health: account_health::AccountHealth,
+    /// Every watched NodePool (for the one-owner check).
+    pub pools: Store<NodePool>,
     pub observations: observe::Observations,
     pub recorder: Recorder,
     pub metrics: Arc<telemetry::Metrics>,
     pub failures: Mutex<HashMap<String, u32>>,
     pub last_warning: Mutex<HashMap<String, String>>,
+}
+
+/// What of a NodePool should wake the controller: its spec (generation, which also moves when
+/// deletion starts), its finalizers and the force-orphan annotation. Its own status writes do
+/// not, so a reconcile never triggers the next one.
+fn reconcile_inputs(pool: &NodePool) -> Option<u64> {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    pool.metadata.generation.hash(&mut hasher);
+    pool.metadata.deletion_timestamp.is_some().hash(&mut hasher);
+    pool.finalizers().hash(&mut hasher);
+    pool.annotations()
+        .get(FORCE_ORPHAN_ANNOTATION)
+        .hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// The NodePools that declare the same cloud pool as `gone` (woken when it goes, since one of
+/// them becomes the owner).
+fn same_cloud_pool(store: &Store<NodePool>, gone: &NodePool) -> Vec<ObjectRef<NodePool>> {
+    let Some(location) = desired::location(gone) else {
+        return Vec::new();
+    };
+    store
+        .state()
+        .into_iter()
+        .filter(|p| p.uid() != gone.uid() && desired::location(p).as_ref() == Some(&location))
+        .map(|p| ObjectRef::from_obj(&*p))
+        .collect()
+}
+
+fn log_result(
+    result: Result<
+        (ObjectRef<NodePool>, kube::runtime::controller::Action),
+        ControllerError<error::Error, watcher::Error>,
+    >,
+) {
+    match result {
+        Ok(_) => {}
+        Err(ControllerError::ReconcilerFailed(error::Error::DeletionPending, _)) => {}
+        Err(ControllerError::ReconcilerFailed(error, object)) => tracing::warn!(
+            namespace = object.namespace.as_deref().unwrap_or_default(),
+            name = %object.name,
+            category = error.category(),
+            %error,
+            "reconcile failed"
+        ),
+        Err(error) => tracing::warn!(%error, "controller error"),
+    }
 }
 
 /// Runs the controller until `shutdown` completes.
@@ -76,19 +131,22 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> anyhow::Result<()> {
     let transport = Transport::new(Timeouts::default(), config.retry)?;
-    let (pools, accounts, secrets): (Api<NodePool>, Api<CloudAccount>, Api<Secret>) =
-        match &config.namespace {
-            Some(ns) => (
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client.clone(), ns),
-                Api::namespaced(client.clone(), ns),
-            ),
-            None => (
-                Api::all(client.clone()),
-                Api::all(client.clone()),
-                Api::all(client.clone()),
-            ),
-        };
+    let (pools, accounts, secrets): (
+        Api<NodePool>,
+        Api<CloudAccount>,
+        Api<PartialObjectMeta<Secret>>,
+    ) = match &config.namespace {
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+        ),
+        None => (
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+            Api::all(client.clone()),
+        ),
+    };
     let metrics = Arc::new(telemetry::Metrics::new(transport.metrics.clone()));
     if let Some(addr) = config.metrics_addr {
         let metrics = metrics.clone();
@@ -107,16 +165,6 @@ pub async fn run(
             instance: std::env::var("POD_NAME").ok(),
         },
     );
-    let ctx = Arc::new(Context {
-        client: client.clone(),
-        accounts: accounts::Accounts::new(transport),
-        observations: observe::Observations::default(),
-        recorder,
-        metrics: metrics.clone(),
-        failures: Mutex::new(HashMap::new()),
-        last_warning: Mutex::new(HashMap::new()),
-        config: config.clone(),
-    });
     // Ready once the API server answers for NodePools (reachable, CRD installed, RBAC in place).
     pools
         .list(&kube::api::ListParams::default().limit(1))
@@ -124,37 +172,88 @@ pub async fn run(
     metrics
         .ready
         .store(true, std::sync::atomic::Ordering::Relaxed);
-    let controller = Controller::new(pools, watcher::Config::default());
-    let store = controller.store();
-    let store_for_secrets = store.clone();
-    controller
-        .watches(accounts, watcher::Config::default(), move |account| {
+
+    let (pool_store, pool_writer) = reflector::store::<NodePool>();
+    let (account_store, account_writer) = reflector::store::<CloudAccount>();
+    let (secret_store, secret_writer) = reflector::store();
+    let (wake, woken) = futures::channel::mpsc::unbounded::<ObjectRef<NodePool>>();
+    let store_for_deletes = pool_store.clone();
+    let pool_events = watcher(pools, watcher::Config::default())
+        .default_backoff()
+        .reflect(pool_writer)
+        .inspect(move |event| {
+            if let Ok(watcher::Event::Delete(gone)) = event {
+                for other in same_cloud_pool(&store_for_deletes, gone) {
+                    let _ = wake.unbounded_send(other);
+                }
+            }
+        })
+        .applied_objects()
+        .predicate_filter(reconcile_inputs, Default::default());
+    // CloudAccounts wake their pools when their spec changes, not on status writes.
+    let account_events = watcher(accounts, watcher::Config::default())
+        .default_backoff()
+        .reflect(account_writer)
+        .applied_objects()
+        .predicate_filter(predicates::generation, Default::default());
+    // Secrets are watched by metadata only (no data held); a change wakes only the pools whose
+    // account uses that Secret.
+    let secret_events = watcher(secrets, watcher::Config::default())
+        .default_backoff()
+        .reflect(secret_writer)
+        .touched_objects();
+
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        accounts: accounts::Accounts::new(
+            client.clone(),
+            transport,
+            account_store.clone(),
+            secret_store,
+        ),
+        health: account_health::AccountHealth::default(),
+        pools: pool_store.clone(),
+        observations: observe::Observations::default(),
+        recorder,
+        metrics: metrics.clone(),
+        failures: Mutex::new(HashMap::new()),
+        last_warning: Mutex::new(HashMap::new()),
+        config: config.clone(),
+    });
+    let pools_of_account = pool_store.clone();
+    let pools_of_secret = pool_store.clone();
+    Controller::for_stream(pool_events, pool_store)
+        .watches_stream(account_events, move |account: CloudAccount| {
             let ns = account.namespace();
             let name = account.name_any();
-            store
+            pools_of_account
                 .state()
                 .into_iter()
                 .filter(|p| p.namespace() == ns && p.spec.account_ref.name == name)
                 .map(|p| ObjectRef::from_obj(&*p))
                 .collect::<Vec<_>>()
         })
-        .watches(secrets, watcher::Config::default(), move |secret| {
+        .watches_stream(secret_events, move |secret| {
             let ns = secret.namespace();
-            store_for_secrets
+            let name = secret.name_any();
+            let accounts: Vec<String> = account_store
                 .state()
                 .into_iter()
-                .filter(|p| p.namespace() == ns)
+                .filter(|a| a.namespace() == ns && a.spec.credentials_secret_ref.name == name)
+                .map(|a| a.name_any())
+                .collect();
+            pools_of_secret
+                .state()
+                .into_iter()
+                .filter(|p| p.namespace() == ns && accounts.contains(&p.spec.account_ref.name))
                 .map(|p| ObjectRef::from_obj(&*p))
                 .collect::<Vec<_>>()
         })
+        .reconcile_on(woken)
         .with_config(kube::runtime::controller::Config::default().concurrency(config.concurrency))
         .graceful_shutdown_on(shutdown)
         .run(reconcile::reconcile, reconcile::error_policy, ctx)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(%error, "reconcile error");
-            }
-        })
+        .for_each(|result| async move { log_result(result) })
         .await;
     Ok(())
 }

@@ -10,6 +10,8 @@ pub enum Action {
     Create,
     /// Record the id of a pool found by name.
     Adopt,
+    /// The pool is marked as owned by another NodePool (its uid): touch nothing.
+    Conflict { owner: String },
     /// Converge settings and, when ours to set, the count.
     Update {
         count: CountUpdate,
@@ -42,6 +44,13 @@ pub fn plan(
             Action::Create
         };
     };
+    if let Some(owner) = &observed.owner
+        && owner != &desired.owner
+    {
+        return Action::Conflict {
+            owner: owner.clone(),
+        };
+    }
     if recorded_id != Some(observed.id.as_str()) {
         return Action::Adopt;
     }
@@ -53,21 +62,19 @@ pub fn plan(
         PoolPhase::Ready | PoolPhase::SoldOut | PoolPhase::Error => {}
     }
     let mut reasons: Vec<String> = drift.to_vec();
-    let count = if desired.autoscaling {
+    let count = if desired.autoscaler_owns_count(Some(observed)) {
         // The cloud's autoscaler owns the count: observe it, never enforce it.
         CountUpdate::Keep
     } else {
-        if observed.desired != Some(desired.count) || observed.current != desired.count {
-            reasons.push(format!(
-                "node count {} -> {}",
-                observed.desired.unwrap_or(observed.current),
-                desired.count
-            ));
+        // What the cloud aims at, not what it has: a sold-out or failed pool that already
+        // asks for the declared count is not asked again.
+        let target = observed.desired.unwrap_or(observed.current);
+        if target != desired.count {
+            reasons.push(format!("node count {target} -> {}", desired.count));
         }
         CountUpdate::Set(desired.count)
     };
     if reasons.is_empty() {
-        // A sold-out or failed pool already asks for the right count; retrying would not help.
         Action::Nothing
     } else {
         Action::Update { count, reasons }
@@ -77,9 +84,11 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::{CloudKind, DesiredPool, PoolSpec};
+    use crate::provider::{Autoscaling, CloudKind, DesiredPool, PoolSpec};
 
-    fn desired(count: u32, autoscaling: bool) -> Validated {
+    const ME: &str = "uid-me";
+
+    fn desired(count: u32, autoscaling: Option<bool>) -> Validated {
         Validated {
             cloud: CloudKind::Cce,
             parent: "c".into(),
@@ -89,6 +98,7 @@ mod tests {
             },
             count,
             autoscaling,
+            owner: ME.into(),
         }
     }
 
@@ -105,65 +115,66 @@ mod tests {
             phase,
             messages: vec![],
             autoscaling: None,
+            owner: Some(ME.into()),
             job_id: None,
             spec: serde_json::Value::Null,
         }
     }
 
+    const PAUSED: Mode = Mode {
+        paused: true,
+        observe_only: false,
+    };
+    const OBSERVING: Mode = Mode {
+        paused: false,
+        observe_only: true,
+    };
+
+    fn count_of(action: &Action) -> Option<CountUpdate> {
+        match action {
+            Action::Update { count, .. } => Some(*count),
+            _ => None,
+        }
+    }
+
     #[test]
     fn creates_when_missing_unless_paused_or_observing() {
-        assert_eq!(
-            plan(&desired(2, false), Mode::default(), None, &[], None),
-            Action::Create
-        );
-        assert_eq!(
-            plan(
-                &desired(2, false),
-                Mode {
-                    paused: true,
-                    ..Mode::default()
-                },
-                None,
-                &[],
-                None
-            ),
-            Action::Nothing
-        );
-        assert_eq!(
-            plan(
-                &desired(2, false),
-                Mode {
-                    observe_only: true,
-                    ..Mode::default()
-                },
-                None,
-                &[],
-                None
-            ),
-            Action::Nothing
-        );
+        let d = desired(2, None);
+        assert_eq!(plan(&d, Mode::default(), None, &[], None), Action::Create);
+        assert_eq!(plan(&d, PAUSED, None, &[], None), Action::Nothing);
+        assert_eq!(plan(&d, OBSERVING, None, &[], None), Action::Nothing);
     }
 
     #[test]
     fn adopts_a_pool_found_by_name_before_anything_else() {
-        let pool = observed(PoolPhase::Ready, 5, 5);
-        assert_eq!(
-            plan(&desired(2, false), Mode::default(), Some(&pool), &[], None),
-            Action::Adopt
-        );
-        assert_eq!(
-            plan(
-                &desired(2, false),
-                Mode {
-                    observe_only: true,
-                    ..Mode::default()
-                },
-                Some(&pool),
-                &[],
-                None
-            ),
-            Action::Adopt
-        );
+        let mut pool = observed(PoolPhase::Ready, 5, 5);
+        pool.owner = None;
+        for mode in [Mode::default(), OBSERVING, PAUSED] {
+            assert_eq!(
+                plan(&desired(2, None), mode, Some(&pool), &[], None),
+                Action::Adopt
+            );
+        }
+    }
+
+    #[test]
+    fn a_pool_marked_by_another_nodepool_is_never_touched() {
+        let mut pool = observed(PoolPhase::Ready, 5, 5);
+        pool.owner = Some("uid-other".into());
+        let conflict = Action::Conflict {
+            owner: "uid-other".into(),
+        };
+        for (mode, recorded) in [
+            (Mode::default(), None),
+            (Mode::default(), Some("id")),
+            (OBSERVING, None),
+        ] {
+            let drift = ["nodeTemplate.k8sTags".to_owned()];
+            assert_eq!(
+                plan(&desired(2, None), mode, Some(&pool), &drift, recorded),
+                conflict
+            );
+        }
     }
 
     #[test]
@@ -171,7 +182,7 @@ mod tests {
         for phase in [PoolPhase::Creating, PoolPhase::Scaling, PoolPhase::Deleting] {
             assert_eq!(
                 plan(
-                    &desired(3, false),
+                    &desired(3, None),
                     Mode::default(),
                     Some(&observed(phase, 2, 2)),
                     &[],
@@ -183,48 +194,40 @@ mod tests {
     }
 
     #[test]
-    fn enforces_the_count_only_without_autoscaling() {
+    fn enforces_the_count_only_when_no_autoscaler_owns_it() {
         let pool = observed(PoolPhase::Ready, 2, 2);
-        assert!(matches!(
-            plan(
-                &desired(3, false),
-                Mode::default(),
-                Some(&pool),
-                &[],
-                Some("id")
-            ),
-            Action::Update {
-                count: CountUpdate::Set(3),
-                ..
-            }
-        ));
-        assert_eq!(
-            plan(
-                &desired(3, true),
-                Mode::default(),
-                Some(&pool),
-                &[],
-                Some("id")
-            ),
-            Action::Nothing
-        );
+        let mut autoscaled = pool.clone();
+        autoscaled.autoscaling = Some(Autoscaling {
+            enabled: true,
+            min: Some(1),
+            max: Some(6),
+        });
         let drift = vec!["nodeTemplate.k8sTags".to_owned()];
-        assert!(matches!(
-            plan(
-                &desired(3, true),
+        // (declared autoscaling, observed pool, drift) -> count update, if any
+        let table: [(Option<bool>, &ObservedPool, &[String], Option<CountUpdate>); 7] = [
+            (None, &pool, &[], Some(CountUpdate::Set(3))),
+            (Some(false), &pool, &[], Some(CountUpdate::Set(3))),
+            (Some(true), &pool, &[], None),
+            (Some(true), &pool, &drift, Some(CountUpdate::Keep)),
+            // Enabled in the console, or an `autoscaling` block removed from the spec.
+            (None, &autoscaled, &[], None),
+            (None, &autoscaled, &drift, Some(CountUpdate::Keep)),
+            // Turned off in the spec: the update turns it off and sets the count.
+            (Some(false), &autoscaled, &[], Some(CountUpdate::Set(3))),
+        ];
+        for (declared, observed, drift, expected) in table {
+            let action = plan(
+                &desired(3, declared),
                 Mode::default(),
-                Some(&pool),
-                &drift,
-                Some("id")
-            ),
-            Action::Update {
-                count: CountUpdate::Keep,
-                ..
-            }
-        ));
+                Some(observed),
+                drift,
+                Some("id"),
+            );
+            assert_eq!(count_of(&action), expected, "{declared:?} {observed:?}");
+        }
         assert_eq!(
             plan(
-                &desired(2, false),
+                &desired(2, None),
                 Mode::default(),
                 Some(&pool),
                 &[],
@@ -234,16 +237,56 @@ mod tests {
         );
         assert_eq!(
             plan(
-                &desired(2, false),
-                Mode {
-                    paused: true,
-                    ..Mode::default()
-                },
+                &desired(2, None),
+                PAUSED,
                 Some(&observed(PoolPhase::Ready, 1, 1)),
                 &[],
                 Some("id")
             ),
             Action::Nothing
+        );
+    }
+
+    #[test]
+    fn a_pool_that_already_aims_at_the_count_is_not_asked_again() {
+        for phase in [PoolPhase::SoldOut, PoolPhase::Error, PoolPhase::Ready] {
+            // The cloud aims at 4 but holds 1 (no capacity, failed nodes): no update.
+            let pool = observed(phase, 4, 1);
+            assert_eq!(
+                plan(
+                    &desired(4, None),
+                    Mode::default(),
+                    Some(&pool),
+                    &[],
+                    Some("id")
+                ),
+                Action::Nothing,
+                "{phase:?}"
+            );
+            // A new count still goes out.
+            assert_eq!(
+                count_of(&plan(
+                    &desired(5, None),
+                    Mode::default(),
+                    Some(&pool),
+                    &[],
+                    Some("id")
+                )),
+                Some(CountUpdate::Set(5))
+            );
+        }
+        // A cloud that reports no target is compared by what it has.
+        let mut untargeted = observed(PoolPhase::Ready, 0, 2);
+        untargeted.desired = None;
+        assert_eq!(
+            count_of(&plan(
+                &desired(3, None),
+                Mode::default(),
+                Some(&untargeted),
+                &[],
+                Some("id")
+            )),
+            Some(CountUpdate::Set(3))
         );
     }
 }

@@ -50,13 +50,15 @@ impl AlibabaSession {
         Self { account, transport }
     }
 
-    /// Calls `action` of API `version` with business parameters; `write` picks the budget.
+    /// Calls `action` of API `version` with business parameters; `write` picks the budget;
+    /// `repeatable` says whether the call may be sent again after an unclear failure.
     pub async fn rpc(
         &self,
         action: &'static str,
         version: &str,
         params: &[(String, String)],
         write: bool,
+        repeatable: bool,
     ) -> Result<Value, CloudError> {
         let (family, budget) = if write {
             ("write", self.account.write_budget)
@@ -68,6 +70,7 @@ impl AlibabaSession {
             operation: action,
             budget_key: format!("alibaba/{}/ens-{family}", self.account.access_key_id),
             budget,
+            repeatable,
         };
         let build = || match self.account.signature {
             SignatureVersion::V3 => self.build_v3(action, version, params),

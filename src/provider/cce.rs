@@ -87,12 +87,12 @@ pub fn observe(pool: &NodePool) -> ObservedPool {
             None => false,
         };
         if problem {
-            messages.push(format!(
+            messages.push(super::error::stable_text(&format!(
                 "{}: {}: {}",
                 condition.condition_type.as_deref().unwrap_or_default(),
                 condition.reason.as_deref().unwrap_or_default(),
                 condition.message.as_deref().unwrap_or_default()
-            ));
+            )));
         }
     }
     let phase = match raw_state.as_str() {
@@ -108,6 +108,13 @@ pub fn observe(pool: &NodePool) -> ObservedPool {
         min: a.min_node_count.and_then(|n| u32::try_from(n).ok()),
         max: a.max_node_count.and_then(|n| u32::try_from(n).ok()),
     });
+    let owner = pool
+        .spec
+        .node_template
+        .as_ref()
+        .and_then(|t| t.k8s_tags.as_ref())
+        .and_then(|tags| tags.get(super::OWNER_LABEL))
+        .cloned();
     ObservedPool {
         id: pool.metadata.uid.clone().unwrap_or_default(),
         name: pool.metadata.name.clone().unwrap_or_default(),
@@ -123,6 +130,7 @@ pub fn observe(pool: &NodePool) -> ObservedPool {
         phase,
         messages,
         autoscaling,
+        owner,
         job_id: status.job_id,
         spec: serde_json::to_value(&pool.spec).unwrap_or(Value::Null),
     }
@@ -313,6 +321,24 @@ impl NodePoolProvider for CceProvider {
         }
     }
 
+    async fn unmark(&self, cluster: &str, observed: &ObservedPool) -> Result<(), CloudError> {
+        let actual: NodePoolSpec = serde_json::from_value(observed.spec.clone()).unwrap_or_default();
+        let mut labels =
+            user_labels(actual.node_template.as_ref().and_then(|t| t.k8s_tags.as_ref()));
+        if labels.remove(super::OWNER_LABEL).is_none() {
+            return Ok(());
+        }
+        // Only k8sTags is sent (absent settings stay as they are), and the count is kept.
+        let body = json!({
+            "metadata": {"name": observed.name},
+            "spec": {"nodeTemplate": {"k8sTags": labels}, "ignoreInitialNodeCount": true},
+        });
+        let url = self.url(cluster, &format!("/{}", segment(&observed.id)))?;
+        self.call("update", Method::PUT, url, Some(&body))
+            .await
+            .map(drop)
+    }
+
     fn drift(&self, desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
         drift(desired, observed)
     }
@@ -375,6 +401,7 @@ mod tests {
             phase: PoolPhase::Ready,
             messages: vec![],
             autoscaling: None,
+            owner: None,
             job_id: None,
             spec: serde_json::to_value(&observed_spec).unwrap(),
         };

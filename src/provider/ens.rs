@@ -81,6 +81,7 @@ pub fn observe(pool: &Nodepool) -> ObservedPool {
         phase,
         messages,
         autoscaling: None,
+        owner: None,
         job_id: None,
         spec: serde_json::json!({
             "ScalingGroup": pool.scaling_group,
@@ -167,7 +168,13 @@ impl EnsProvider {
 
     async fn call<R: RpcRequest>(&self, request: &R, write: bool) -> Result<Value, CloudError> {
         self.session
-            .rpc(R::ACTION, API_VERSION, &request.to_params(), write)
+            .rpc(
+                R::ACTION,
+                API_VERSION,
+                &request.to_params(),
+                write,
+                R::REPEATABLE,
+            )
             .await
     }
 

@@ -119,13 +119,15 @@ impl CloudError {
         }
     }
 
-    /// Classifies an error answer from its HTTP status, the cloud's code and message.
+    /// Classifies an error answer from its HTTP status, the cloud's code and message. The
+    /// message is kept in its [`stable_text`] form.
     pub fn from_response(
         status: u16,
         code: Option<String>,
         message: String,
         retry_after: Option<Duration>,
     ) -> Self {
+        let message = stable_text(&message);
         let code_str = code.clone().unwrap_or_default();
         let by_code = classify_code(&code_str);
         let category = by_code.unwrap_or_else(|| classify_status(status));
@@ -178,6 +180,94 @@ impl CloudError {
             message: message.into(),
         }
     }
+
+    /// A request that never left: the connection could not be made.
+    pub fn unsent(message: impl Into<String>) -> Self {
+        CloudError::Transient {
+            status: None,
+            code: Some(UNSENT.to_owned()),
+            message: message.into(),
+        }
+    }
+
+    /// Whether the cloud certainly did not act on the request: it was never sent, or the cloud
+    /// refused it by throttling. Anything else (a timeout, a dropped answer, a 5xx) may have
+    /// been carried out.
+    pub fn certainly_not_acted_on(&self) -> bool {
+        match self {
+            CloudError::Throttled { .. } => true,
+            CloudError::Transient {
+                status: None, code, ..
+            } => code.as_deref() == Some(UNSENT),
+            _ => false,
+        }
+    }
+}
+
+/// The code of [`CloudError::unsent`] errors.
+const UNSENT: &str = "ConnectFailed";
+
+/// Where a cloud's message starts echoing request material (signing input, request ids), which
+/// differs between two identical failures.
+const VOLATILE_MARKERS: [&str; 7] = [
+    "server string to sign",
+    "string to sign",
+    "stringtosign",
+    "canonicalrequest",
+    "canonical request",
+    "requestid",
+    "request id",
+];
+
+/// The longest message kept.
+const MESSAGE_LIMIT: usize = 300;
+
+/// A cloud message without what differs between two identical failures: echoed signing input
+/// (Alibaba's "server string to sign", Huawei's "canonicalRequest", both carrying the request's
+/// nonce and date), request ids, and tokens that look like ids, dates or nonces (six digits or
+/// more, or sixteen or more hexadecimal characters). Status, events and logs then change only
+/// when the failure does.
+pub fn stable_text(message: &str) -> String {
+    let lower = message.to_ascii_lowercase();
+    let end = VOLATILE_MARKERS
+        .iter()
+        .filter_map(|marker| lower.find(marker))
+        .min()
+        .unwrap_or(message.len());
+    // `find` on the ASCII-lowercased copy gives byte offsets valid in the original.
+    let kept = message
+        .get(..end)
+        .unwrap_or(message)
+        .trim_end_matches(|c: char| c.is_whitespace() || ":,;.(".contains(c));
+    let words: Vec<String> = kept
+        .split_whitespace()
+        .map(|word| {
+            if looks_volatile(word) {
+                "<id>".to_owned()
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect();
+    let mut text = words.join(" ");
+    if text.len() > MESSAGE_LIMIT {
+        let mut cut = MESSAGE_LIMIT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
+}
+
+fn looks_volatile(word: &str) -> bool {
+    let digits = word.chars().filter(char::is_ascii_digit).count();
+    let hex_run = word
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    digits >= 6 || hex_run >= 16
 }
 
 /// The category a cloud error code implies, when the code alone decides it.
@@ -273,6 +363,32 @@ mod tests {
             retryable,
             [ErrorCategory::Throttled, ErrorCategory::Transient]
         );
+    }
+
+    #[test]
+    fn messages_lose_nonces_dates_and_request_ids() {
+        let cases = [
+            (
+                "Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3Dak%26SignatureNonce%3D4f1c",
+                "Specified signature is not matched with our calculation",
+            ),
+            (
+                "Incorrect app authentication information: verify aksk signature fail, canonicalRequest: GET|/v3|x-sdk-date:20261202T101010Z",
+                "Incorrect app authentication information: verify aksk signature fail",
+            ),
+            (
+                "cluster 3f6a0c2e-9c1d-4b7e-8e55-0a1b2c3d4e5f is upgrading since 2026-12-02T10:10:10Z",
+                "cluster <id> is upgrading since <id>",
+            ),
+            ("Bad request. RequestId: 5E2A-11", "Bad request"),
+            ("pool not found", "pool not found"),
+        ];
+        for (raw, stable) in cases {
+            assert_eq!(stable_text(raw), stable, "{raw}");
+            let error = CloudError::from_response(401, Some("X".into()), raw.into(), None);
+            assert_eq!(error.message(), stable);
+        }
+        assert!(stable_text(&"é".repeat(400)).len() <= MESSAGE_LIMIT);
     }
 
     #[test]

@@ -108,6 +108,8 @@ impl HuaweiSession {
             operation,
             budget_key: format!("huawei/{}/{cloud}", self.principal()),
             budget: self.account.budget,
+            // CCE and ModelArts create with POST; GET, PUT, PATCH and DELETE may be repeated.
+            repeatable: method != Method::POST,
         };
         for attempt in 0..2 {
             let token = match &self.account.credentials {
@@ -218,6 +220,7 @@ impl HuaweiSession {
             operation: "token",
             budget_key: format!("huawei/{user}/iam"),
             budget: self.account.budget,
+            repeatable: true,
         };
         let build = || {
             let mut headers = HeaderMap::new();

@@ -25,6 +25,11 @@ pub use error::{CloudError, ErrorCategory};
 
 use crate::wire;
 
+/// The label that marks a cloud pool as owned by one NodePool (its uid), carried by the pool's
+/// node labels (CCE `k8sTags`, ModelArts `labels`), so every node shows it too. A pool marked
+/// by another NodePool is never adopted, changed or deleted. ENS pools have no labels.
+pub const OWNER_LABEL: &str = "nodepool.io/owner";
+
 /// The node-pool API a provider speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -91,6 +96,8 @@ pub struct ObservedPool {
     /// The cloud's condition or error messages, if any.
     pub messages: Vec<String>,
     pub autoscaling: Option<Autoscaling>,
+    /// The uid of the NodePool the pool is marked as owned by ([`OWNER_LABEL`]), if any.
+    pub owner: Option<String>,
     /// Last job or order id the cloud reported.
     pub job_id: Option<String>,
     /// The pool's settings as the cloud reports them (its own JSON), for drift checks.
@@ -173,6 +180,12 @@ pub trait NodePoolProvider: Send + Sync {
     ) -> Result<(), CloudError>;
 
     async fn delete(&self, parent: &str, id: &str) -> Result<DeleteOutcome, CloudError>;
+
+    /// Removes the ownership mark ([`OWNER_LABEL`]) and nothing else, so a pool left in place
+    /// can be adopted again. Clouds without labels have nothing to remove.
+    async fn unmark(&self, _parent: &str, _observed: &ObservedPool) -> Result<(), CloudError> {
+        Ok(())
+    }
 
     /// Mutable settings of `desired` that differ from `observed` (field paths). Keys the cloud
     /// adds on its own (such as CCE's pool label) are not drift.

@@ -141,6 +141,11 @@ pub fn observe(pool: &NodePool) -> ObservedPool {
         phase,
         messages,
         autoscaling: None,
+        owner: spec_resources
+            .labels
+            .as_ref()
+            .and_then(|labels| labels.get(super::OWNER_LABEL))
+            .cloned(),
         job_id: pool
             .metadata
             .as_ref()
@@ -323,6 +328,23 @@ impl NodePoolProvider for ModelArtsProvider {
             Err(CloudError::NotFound { .. }) => Ok(DeleteOutcome::AlreadyGone),
             Err(error) => Err(error),
         }
+    }
+
+    async fn unmark(&self, resource_pool: &str, observed: &ObservedPool) -> Result<(), CloudError> {
+        if observed.owner.is_none() {
+            return Ok(());
+        }
+        let body = json!({"spec": {"resources": {"labels": {super::OWNER_LABEL: null}}}});
+        let url = self.url(resource_pool, &format!("/{}", segment(&observed.id)))?;
+        self.call(
+            "patch",
+            Method::PATCH,
+            url,
+            Some(&body),
+            "application/merge-patch+json",
+        )
+        .await
+        .map(drop)
     }
 
     fn drift(&self, desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {

@@ -52,7 +52,22 @@ impl RetryPolicy {
     /// `on_retry` observes each retried error (for metrics and logs).
     pub async fn run<T, F, Fut>(
         &self,
+        call: F,
+        on_retry: impl FnMut(&CloudError, Duration),
+    ) -> Result<T, CloudError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, CloudError>>,
+    {
+        self.run_if(call, |error| error.category().is_retryable(), on_retry)
+            .await
+    }
+
+    /// [`run`](Self::run), retrying only the errors `retryable` accepts.
+    pub async fn run_if<T, F, Fut>(
+        &self,
         mut call: F,
+        retryable: impl Fn(&CloudError) -> bool,
         mut on_retry: impl FnMut(&CloudError, Duration),
     ) -> Result<T, CloudError>
     where
@@ -67,7 +82,7 @@ impl RetryPolicy {
                 Err(error) => error,
             };
             attempt += 1;
-            if !error.category().is_retryable() || attempt >= self.max_attempts {
+            if !retryable(&error) || attempt >= self.max_attempts {
                 return Err(error);
             }
             let jitter = self.backoff(attempt - 1, &mut rand::rng());

@@ -48,6 +48,10 @@ pub struct CallInfo {
     /// The rate-budget bucket (account and API family).
     pub budget_key: String,
     pub budget: Budget,
+    /// Whether sending the request twice does no more than sending it once. A call that is not
+    /// (a create) is repeated only when the cloud certainly did not act on it; after a timeout
+    /// or a lost answer the caller looks before it tries again.
+    pub repeatable: bool,
 }
 
 /// Timeouts of the HTTP client.
@@ -103,10 +107,13 @@ impl Transport {
                 builder = builder.header(name, value);
             }
         }
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| CloudError::transport(describe(&e)))?;
+        let response = builder.send().await.map_err(|e| {
+            if e.is_connect() {
+                CloudError::unsent(describe(&e))
+            } else {
+                CloudError::transport(describe(&e))
+            }
+        })?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response
@@ -138,9 +145,10 @@ impl Transport {
             operation = info.operation,
             status = tracing::field::Empty
         );
+        let repeatable = info.repeatable;
         let result = self
             .retry
-            .run(
+            .run_if(
                 || async {
                     self.budgets.acquire(&info.budget_key, info.budget).await;
                     let request = build()?;
@@ -151,6 +159,10 @@ impl Transport {
                     } else {
                         Err(classify(&response))
                     }
+                },
+                |error| {
+                    error.category().is_retryable()
+                        && (repeatable || error.certainly_not_acted_on())
                 },
                 |error, wait| {
                     self.metrics

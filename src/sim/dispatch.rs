@@ -1,5 +1,6 @@
 //! The request pipeline shared by the three clouds:
 //! route (cloud + operation) -> authenticate -> faults -> flow control -> cloud handler -> record.
+//! A `DropAfterServing` fault runs the handler and then turns its answer into a dropped connection.
 
 use std::time::Instant;
 
@@ -130,6 +131,7 @@ async fn serve(
     };
     record.principal = principal.as_ref().map(Principal::name);
 
+    let mut drop_after_serving = false;
     if let Some(cloud) = cloud
         && let Some(effect) = sim.faults.decide(cloud, &record.operation)
     {
@@ -145,9 +147,35 @@ async fn serve(
             FaultEffect::Latency { millis } => {
                 tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
             }
+            FaultEffect::DropAfterServing => drop_after_serving = true,
         }
     }
 
+    let (outcome, notes) = run_handler(sim, req, route, principal, cloud);
+    if drop_after_serving {
+        // The state change has happened; only the answer is lost. The log keeps no status (no
+        // answer was delivered) but names the status the client would have received.
+        if let Outcome::Respond(response) = &outcome {
+            record.fault = Some(format!(
+                "{:?} {{ served: {} }}",
+                FaultEffect::DropAfterServing,
+                response.status.as_u16()
+            ));
+        }
+        return (Outcome::Drop, notes);
+    }
+    (outcome, notes)
+}
+
+/// The cloud handler (or IAM, or the unknown-API answer) for an authenticated request.
+fn run_handler(
+    sim: &Sim,
+    req: &Incoming,
+    route: &Route,
+    principal: Option<Principal>,
+    cloud: Option<Cloud>,
+) -> (Outcome, Notes) {
+    let respond = |response| (Outcome::Respond(response), Notes::default());
     match (route, principal) {
         (Route::Iam, _) => respond(iam::issue_token(sim, req)),
         (Route::Cce(op), Some(principal)) => respond(clouds::cce::handle(sim, req, op, &principal)),

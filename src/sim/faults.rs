@@ -1,5 +1,5 @@
-//! Fault injection: rules that make chosen operations fail, slow down or drop the connection,
-//! by rate or by count, deterministically for a given seed.
+//! Fault injection: rules that make chosen operations fail, slow down or drop the connection
+//! (before or after serving them), by rate or by count, deterministically for a given seed.
 //!
 //! A rule matches a request by cloud and operation (either may be omitted to match all). When
 //! several rules match, the first one that fires wins. `count` limits how many times a rule
@@ -25,6 +25,9 @@ pub enum FaultEffect {
     Latency { millis: u64 },
     /// Close the connection without an answer.
     Drop,
+    /// Serve the request for real (its effects happen), then close the connection without the
+    /// answer; recorded with no `status` and `fault` `DropAfterServing { served: <status> }`.
+    DropAfterServing,
 }
 
 /// One fault rule (configuration file or `POST /_sim/faults`).
@@ -209,6 +212,17 @@ mod tests {
         assert!(
             (250..350).contains(&hits),
             "{hits} hits of 1000 at rate 0.3"
+        );
+    }
+
+    #[test]
+    fn effects_use_camel_case_tags() {
+        let effect: FaultEffect =
+            serde_json::from_value(serde_json::json!({"type": "dropAfterServing"})).unwrap();
+        assert_eq!(effect, FaultEffect::DropAfterServing);
+        assert_eq!(
+            serde_json::to_value(FaultEffect::DropAfterServing).unwrap(),
+            serde_json::json!({"type": "dropAfterServing"})
         );
     }
 

@@ -106,6 +106,8 @@ impl Params {
 /// An action's business parameters, to and from RPC parameters.
 pub trait RpcRequest: Sized {
     const ACTION: &'static str;
+    /// Whether sending the request twice does no more than sending it once.
+    const REPEATABLE: bool = true;
     fn to_params(&self) -> Vec<(String, String)>;
     fn from_params(params: &[(String, String)]) -> Result<Self, EnsParamError>;
 }
@@ -203,6 +205,8 @@ pub struct CreateClusterNodePoolRequest {
 
 impl RpcRequest for CreateClusterNodePoolRequest {
     const ACTION: &'static str = "CreateClusterNodePool";
+    // ENS has no duplicate-name check: a second create makes a second pool.
+    const REPEATABLE: bool = false;
 
     fn to_params(&self) -> Vec<(String, String)> {
         let mut p = Params::default();
