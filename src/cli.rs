@@ -28,6 +28,10 @@ pub struct RunArgs {
     /// Watch only this namespace (default: all namespaces).
     #[arg(long, env = "NODEPOOL_NAMESPACE")]
     pub namespace: Option<String>,
+    /// Reconcile only the NodePools this label selector matches (`shard=a`, `team in (ml,ops)`),
+    /// to share NodePools among several operator deployments.
+    #[arg(long, env = "NODEPOOL_SELECTOR")]
+    pub selector: Option<String>,
     /// NodePools reconciled at once.
     #[arg(long, env = "NODEPOOL_CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,
@@ -170,6 +174,7 @@ fn init_logging(args: &RunArgs) {
 fn config(args: &RunArgs) -> Config {
     Config {
         namespace: args.namespace.clone(),
+        selector: args.selector.clone(),
         concurrency: args.concurrency.max(1),
         poll_interval: Duration::from_secs(args.poll_interval.max(1)),
         wait_interval: Duration::from_secs(args.wait_interval.max(1)),

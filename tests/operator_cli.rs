@@ -188,6 +188,50 @@ async fn dev_mode_starts_a_local_control_plane_when_no_cluster_is_reachable() {
     );
 }
 
+#[tokio::test]
+async fn a_failing_reconcile_is_logged_at_the_default_level() {
+    let cluster = support::cluster::Cluster::shared().await;
+    let ns = cluster.namespace("logs").await;
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let err_path = dir.path().join("run.err");
+    let _operator = Child(
+        Command::new(env!("CARGO_BIN_EXE_nodepool-operator"))
+            .args(["run", "--namespace", &ns])
+            .args(["--metrics-addr", &format!("127.0.0.1:{}", free_port())])
+            .env("KUBECONFIG", cluster.kubeconfig())
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    // A NodePool whose CloudAccount does not exist.
+    let mut pool = support::sample("nodepool-cce.yaml", "http://127.0.0.1:1")[0].clone();
+    pool["spec"]["accountRef"]["name"] = serde_json::json!("no-such-account");
+    support::create_manifest(&cluster.admin, &ns, pool)
+        .await
+        .unwrap();
+    let line = wait_for(
+        "the failure in the log",
+        Duration::from_secs(60),
+        || async {
+            std::fs::read_to_string(&err_path)
+                .unwrap_or_default()
+                .lines()
+                .find(|l| l.contains("reconcile failed"))
+                .map(str::to_owned)
+        },
+    )
+    .await;
+    assert!(line.contains("WARN"), "{line}");
+    assert!(line.contains("AccountNotFound"), "{line}");
+    assert!(
+        line.contains(&format!("{}/no-such-account", ns.name)),
+        "{line}"
+    );
+}
+
 #[test]
 fn control_plane_refuses_to_empty_a_folder_it_did_not_write() {
     let dir = tempfile::tempdir().unwrap();

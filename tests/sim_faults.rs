@@ -236,3 +236,204 @@ async fn drop_after_serving_creates_the_pool_but_loses_the_answer() {
     let faults = client.admin("GET", "/_sim/faults", None).await.body;
     assert_eq!(faults[0]["hits"], 1);
 }
+
+const UPGRADING: &str = "the cluster is being upgraded";
+
+#[tokio::test]
+async fn refuse_answers_the_clouds_client_error_once_then_the_create_succeeds() {
+    let sim = start_instant().await;
+    let client = TestClient::new(&sim);
+    let rule = json!({
+        "cloud": "cce",
+        "operation": "create",
+        "effect": {"type": "refuse", "status": 400, "code": "CCE.01400001", "message": UPGRADING},
+        "count": 1
+    });
+    assert_eq!(
+        client
+            .admin("POST", "/_sim/faults", Some(rule))
+            .await
+            .status,
+        200
+    );
+    let body = json!({
+        "kind": "NodePool",
+        "apiVersion": "v3",
+        "metadata": {"name": "while-upgrading"},
+        "spec": {
+            "initialNodeCount": 1,
+            "nodeTemplate": {
+                "flavor": "s6.large.2",
+                "az": "cn-north-4a",
+                "login": {"sshKey": "kp"},
+                "rootVolume": {"volumetype": "SATA", "size": 40}
+            }
+        }
+    });
+
+    let refused = client.huawei("POST", &cce_base(), Some(&body)).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(
+        refused.body,
+        json!({"errorCode": "CCE.01400001", "errorMessage": UPGRADING}),
+        "CCE's own error body"
+    );
+    assert!(
+        !sim.pools().iter().any(|p| p.name == "while-upgrading"),
+        "a refused create creates nothing"
+    );
+
+    let created = client.huawei("POST", &cce_base(), Some(&body)).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(
+        sim.pools()
+            .iter()
+            .filter(|p| p.cloud == Cloud::Cce && p.name == "while-upgrading")
+            .count(),
+        1
+    );
+
+    let recorded = client.recorded().await;
+    let creates: Vec<_> = recorded
+        .iter()
+        .filter(|r| r.operation == "create")
+        .collect();
+    assert_eq!(creates.len(), 2);
+    assert_eq!(creates[0].status, Some(400));
+    assert_eq!(creates[0].error_code.as_deref(), Some("CCE.01400001"));
+    assert!(
+        creates[0]
+            .fault
+            .as_deref()
+            .is_some_and(|f| f.starts_with("Refuse {")),
+        "{:?}",
+        creates[0].fault
+    );
+    assert_eq!(creates[1].status, Some(201));
+    assert_eq!(creates[1].fault, None);
+    let faults = client.admin("GET", "/_sim/faults", None).await.body;
+    assert_eq!(faults[0]["hits"], 1);
+}
+
+#[tokio::test]
+async fn refuse_on_ens_answers_in_alibabas_error_format() {
+    let mut config = SimConfig::instant();
+    config.faults.push(FaultRule {
+        cloud: Some(Cloud::Ens),
+        operation: Some("CreateClusterNodePool".into()),
+        effect: FaultEffect::Refuse {
+            status: 400,
+            code: "IncorrectClusterStatus".into(),
+            message: UPGRADING.into(),
+        },
+        rate: None,
+        count: Some(1),
+    });
+    let sim = start(config).await;
+    let client = TestClient::new(&sim);
+    let info = json!({"Name": "edge-upgrading"}).to_string();
+    let group = json!({
+        "ImageId": "m-6734fzvcwcv2o8jj201cpa7ox",
+        "InstanceTypes": ["ens.sn1.small"],
+        "VswitchIds": ["vsw-58eu2p6v64qw8ihhit1wz7wgv"],
+        "DesiredSize": 1,
+        "InstanceChargeType": "PostPaid",
+        "KeyPairName": "key-pair-name",
+        "SystemDiskCategory": "cloud_efficiency",
+        "SystemDiskSize": 80,
+        "DataDisks": [{"Category": "cloud_efficiency", "Size": 80}],
+    })
+    .to_string();
+    let params = [
+        ("ClusterId", ENS_CLUSTER),
+        ("NodepoolInfo", info.as_str()),
+        ("ScalingGroup", group.as_str()),
+    ];
+
+    let refused = client.ens("CreateClusterNodePool", &params).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.code(), Some("IncorrectClusterStatus"));
+    assert_eq!(refused.body["Code"], "IncorrectClusterStatus");
+    assert_eq!(refused.body["Message"], UPGRADING);
+    assert_eq!(refused.body["HostId"], "ens.aliyuncs.com");
+    let request_id = refused.body["RequestId"].as_str().unwrap();
+    assert_eq!(
+        refused.body["Recommend"],
+        format!(
+            "https://api.aliyun.com/troubleshoot?q=IncorrectClusterStatus&product=Ens&requestId={request_id}"
+        )
+    );
+    let mut keys: Vec<_> = refused.body.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["Code", "HostId", "Message", "Recommend", "RequestId"]
+    );
+
+    let created = client.ens("CreateClusterNodePool", &params).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    assert!(created.body["Nodepool"]["NodepoolInfo"]["NodepoolId"].is_string());
+
+    let recorded = client.recorded().await;
+    let creates: Vec<_> = recorded
+        .iter()
+        .filter(|r| r.operation == "CreateClusterNodePool")
+        .collect();
+    assert_eq!(creates.len(), 2);
+    assert_eq!(creates[0].status, Some(400));
+    assert_eq!(
+        creates[0].error_code.as_deref(),
+        Some("IncorrectClusterStatus")
+    );
+    assert!(creates[0].fault.is_some());
+    assert_eq!(
+        (creates[1].status, creates[1].fault.as_deref()),
+        (Some(200), None)
+    );
+}
+
+#[tokio::test]
+async fn refuse_rules_need_a_4xx_status_and_a_code() {
+    let refuse = |status: u16, code: &str| FaultRule {
+        cloud: Some(Cloud::Cce),
+        operation: Some("create".into()),
+        effect: FaultEffect::Refuse {
+            status,
+            code: code.into(),
+            message: UPGRADING.into(),
+        },
+        rate: None,
+        count: Some(1),
+    };
+    assert_eq!(refuse(400, "CCE.01400001").validate(), Ok(()));
+    assert_eq!(
+        refuse(503, "CCE.01400001").validate(),
+        Err("refuse status must be 4xx, got 503".to_owned())
+    );
+    assert_eq!(
+        refuse(400, "").validate(),
+        Err("refuse code must not be empty".to_owned())
+    );
+
+    let sim = start_instant().await;
+    assert_eq!(
+        sim.add_fault(refuse(503, "CCE.01400001")),
+        Err("refuse status must be 4xx, got 503".to_owned())
+    );
+    let client = TestClient::new(&sim);
+    let bad = client
+        .admin(
+            "POST",
+            "/_sim/faults",
+            Some(json!({"effect": {"type": "refuse", "status": 400, "code": "", "message": UPGRADING}})),
+        )
+        .await;
+    assert_eq!(
+        (bad.status, &bad.body),
+        (400, &json!({"error": "refuse code must not be empty"}))
+    );
+    assert_eq!(
+        client.admin("GET", "/_sim/faults", None).await.body,
+        json!([])
+    );
+}

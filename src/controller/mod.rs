@@ -35,6 +35,8 @@ use crate::provider::transport::{Timeouts, Transport};
 pub struct Config {
     /// Watch one namespace, or all.
     pub namespace: Option<String>,
+    /// Reconcile only the NodePools this label selector matches (one shard of several).
+    pub selector: Option<String>,
     pub concurrency: u16,
     /// Drift checks of settled pools, unless the account or the NodePool says otherwise.
     pub poll_interval: Duration,
@@ -51,6 +53,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             namespace: None,
+            selector: None,
             concurrency: 8,
             poll_interval: Duration::from_secs(300),
             wait_interval: Duration::from_secs(10),
@@ -178,7 +181,11 @@ pub async fn run(
     let (secret_store, secret_writer) = reflector::store();
     let (wake, woken) = futures::channel::mpsc::unbounded::<ObjectRef<NodePool>>();
     let store_for_deletes = pool_store.clone();
-    let pool_events = watcher(pools, watcher::Config::default())
+    let pool_watch = match &config.selector {
+        Some(selector) => watcher::Config::default().labels(selector),
+        None => watcher::Config::default(),
+    };
+    let pool_events = watcher(pools, pool_watch)
         .default_backoff()
         .reflect(pool_writer)
         .inspect(move |event| {

@@ -322,9 +322,14 @@ impl NodePoolProvider for CceProvider {
     }
 
     async fn unmark(&self, cluster: &str, observed: &ObservedPool) -> Result<(), CloudError> {
-        let actual: NodePoolSpec = serde_json::from_value(observed.spec.clone()).unwrap_or_default();
-        let mut labels =
-            user_labels(actual.node_template.as_ref().and_then(|t| t.k8s_tags.as_ref()));
+        let actual: NodePoolSpec =
+            serde_json::from_value(observed.spec.clone()).unwrap_or_default();
+        let mut labels = user_labels(
+            actual
+                .node_template
+                .as_ref()
+                .and_then(|t| t.k8s_tags.as_ref()),
+        );
         if labels.remove(super::OWNER_LABEL).is_none() {
             return Ok(());
         }

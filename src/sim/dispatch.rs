@@ -143,6 +143,14 @@ async fn serve(
                 return respond(SimResponse::server_error(Some(cloud), status));
             }
             FaultEffect::Throttle => return respond(SimResponse::throttled(Some(cloud))),
+            FaultEffect::Refuse {
+                status,
+                code,
+                message,
+            } => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+                return respond(SimResponse::refused(Some(cloud), status, &code, &message));
+            }
             FaultEffect::Drop => return (Outcome::Drop, Notes::default()),
             FaultEffect::Latency { millis } => {
                 tokio::time::sleep(std::time::Duration::from_millis(millis)).await;

@@ -1,5 +1,6 @@
-//! Fault injection: rules that make chosen operations fail, slow down or drop the connection
-//! (before or after serving them), by rate or by count, deterministically for a given seed.
+//! Fault injection: rules that make chosen operations fail (server errors, throttling, client
+//! refusals), slow down or drop the connection (before or after serving them), by rate or by
+//! count, deterministically for a given seed.
 //!
 //! A rule matches a request by cloud and operation (either may be omitted to match all). When
 //! several rules match, the first one that fires wins. `count` limits how many times a rule
@@ -28,6 +29,18 @@ pub enum FaultEffect {
     /// Serve the request for real (its effects happen), then close the connection without the
     /// answer; recorded with no `status` and `fault` `DropAfterServing { served: <status> }`.
     DropAfterServing,
+    /// A client error in the cloud's own format with this 4xx status, cloud error code and
+    /// message, without serving the request: a state-dependent refusal that clears by itself,
+    /// such as CCE 400 `CCE.01400001` "the cluster is being upgraded" or ENS
+    /// `IncorrectClusterStatus`. Rendered like the simulator's own errors of that cloud (CCE
+    /// `{"errorCode", "errorMessage"}`, ModelArts `{"error_code", "error_msg"}`, ENS
+    /// `{"RequestId", "HostId", "Code", "Message", "Recommend"}`, IAM the Huawei gateway
+    /// format) and recorded with this status and `errorCode`.
+    Refuse {
+        status: u16,
+        code: String,
+        message: String,
+    },
 }
 
 /// One fault rule (configuration file or `POST /_sim/faults`).
@@ -61,6 +74,14 @@ impl FaultRule {
             && !(500..=599).contains(&status)
         {
             return Err(format!("error status must be 5xx, got {status}"));
+        }
+        if let FaultEffect::Refuse { status, code, .. } = &self.effect {
+            if !(400..=499).contains(status) {
+                return Err(format!("refuse status must be 4xx, got {status}"));
+            }
+            if code.trim().is_empty() {
+                return Err("refuse code must not be empty".to_owned());
+            }
         }
         Ok(())
     }
@@ -232,5 +253,56 @@ mod tests {
         let mut r = rule(None, None);
         r.effect = FaultEffect::Error { status: 404 };
         assert!(r.validate().is_err());
+    }
+
+    #[test]
+    fn refuse_needs_a_4xx_status_and_a_code() {
+        let refuse = |status, code: &str| {
+            let mut r = rule(None, Some(1));
+            r.effect = FaultEffect::Refuse {
+                status,
+                code: code.into(),
+                message: "the cluster is being upgraded".into(),
+            };
+            r.validate()
+        };
+        assert_eq!(refuse(400, "CCE.01400001"), Ok(()));
+        assert_eq!(refuse(499, "X"), Ok(()));
+        assert_eq!(
+            refuse(503, "CCE.01400001"),
+            Err("refuse status must be 4xx, got 503".to_owned())
+        );
+        assert_eq!(
+            refuse(399, "CCE.01400001"),
+            Err("refuse status must be 4xx, got 399".to_owned())
+        );
+        assert_eq!(
+            refuse(400, ""),
+            Err("refuse code must not be empty".to_owned())
+        );
+        assert_eq!(
+            refuse(400, "  "),
+            Err("refuse code must not be empty".to_owned())
+        );
+    }
+
+    #[test]
+    fn refuse_uses_the_camel_case_tag_and_named_fields() {
+        let wire = serde_json::json!({
+            "type": "refuse",
+            "status": 400,
+            "code": "CCE.01400001",
+            "message": "the cluster is being upgraded"
+        });
+        let effect: FaultEffect = serde_json::from_value(wire.clone()).unwrap();
+        assert_eq!(
+            effect,
+            FaultEffect::Refuse {
+                status: 400,
+                code: "CCE.01400001".into(),
+                message: "the cluster is being upgraded".into(),
+            }
+        );
+        assert_eq!(serde_json::to_value(&effect).unwrap(), wire);
     }
 }

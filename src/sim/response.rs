@@ -121,6 +121,18 @@ impl SimResponse {
         }
     }
 
+    /// A client error of `cloud` with the given status, code and message, in the same format as
+    /// the cloud's own errors (fault injection: refusals such as "the cluster is being
+    /// upgraded"). IAM and unknown clouds use the Huawei gateway format, as for server errors.
+    pub fn refused(cloud: Option<Cloud>, status: StatusCode, code: &str, message: &str) -> Self {
+        match cloud {
+            Some(Cloud::Cce) => Self::cce_error(status, code, message),
+            Some(Cloud::ModelArts) => Self::modelarts_error(status, code, message),
+            Some(Cloud::Ens) => Self::ens_error(status, code, message),
+            Some(Cloud::Iam) | None => Self::gateway_error(status, code, message),
+        }
+    }
+
     /// The throttling answer of `cloud`.
     pub fn throttled(cloud: Option<Cloud>) -> Self {
         match cloud {
@@ -141,4 +153,65 @@ impl SimResponse {
 /// A fresh request id in the clouds' usual uppercase UUID form.
 pub fn new_request_id() -> String {
     uuid::Uuid::new_v4().to_string().to_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn body(response: &SimResponse) -> serde_json::Value {
+        serde_json::from_slice(&response.body).unwrap()
+    }
+
+    #[test]
+    fn refusals_use_each_clouds_error_format() {
+        let status = StatusCode::BAD_REQUEST;
+        let message = "the cluster is being upgraded";
+
+        let cce = SimResponse::refused(Some(Cloud::Cce), status, "CCE.01400001", message);
+        assert_eq!(cce.status, status);
+        assert_eq!(cce.error_code.as_deref(), Some("CCE.01400001"));
+        assert_eq!(
+            body(&cce),
+            json!({"errorCode": "CCE.01400001", "errorMessage": message})
+        );
+
+        let modelarts = SimResponse::refused(
+            Some(Cloud::ModelArts),
+            status,
+            "ModelArts.50004000",
+            message,
+        );
+        assert_eq!(modelarts.error_code.as_deref(), Some("ModelArts.50004000"));
+        assert_eq!(
+            body(&modelarts),
+            json!({"error_code": "ModelArts.50004000", "error_msg": message})
+        );
+
+        let ens = SimResponse::refused(Some(Cloud::Ens), status, "IncorrectClusterStatus", message);
+        assert_eq!(ens.error_code.as_deref(), Some("IncorrectClusterStatus"));
+        let ens = body(&ens);
+        assert_eq!(ens["Code"], "IncorrectClusterStatus");
+        assert_eq!(ens["Message"], message);
+        assert_eq!(ens["HostId"], "ens.aliyuncs.com");
+        assert!(ens["RequestId"].is_string());
+        assert!(
+            ens["Recommend"]
+                .as_str()
+                .unwrap()
+                .contains("IncorrectClusterStatus")
+        );
+
+        let iam = body(&SimResponse::refused(
+            Some(Cloud::Iam),
+            status,
+            "APIG.1000",
+            message,
+        ));
+        assert_eq!(iam["error_code"], "APIG.1000");
+        assert_eq!(iam["error_msg"], message);
+        assert!(iam["request_id"].is_string());
+    }
 }

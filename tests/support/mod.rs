@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod kube_proxy;
+pub mod operator;
 
 use std::future::Future;
 use std::time::Duration;
