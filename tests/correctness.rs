@@ -487,8 +487,7 @@ async fn autoscaling_enabled_in_the_console_is_never_overridden() {
         .await
         .unwrap();
     assert!(answer.status().is_success());
-    let autoscaled = env.wait_ready("cce-workers", 5).await;
-    assert_eq!(autoscaled.status.unwrap().desired_node, Some(5));
+    env.wait_ready("cce-workers", 5).await;
     // Polls go on (1 s), and none pushes the declared 2 over the autoscaler.
     tokio::time::sleep(QUIET).await;
     let pushed: Vec<Value> = env
