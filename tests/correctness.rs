@@ -138,6 +138,8 @@ async fn a_shared_account_gets_one_verdict_and_is_not_rewritten() {
     let refusing = RunningSim::start(other, "127.0.0.1:0").await.unwrap();
     let mut account = sample(Which::Cce.account(), &env.sim);
     account[1]["spec"]["endpoints"]["modelarts"] = json!(refusing.url());
+    // Both pools keep reconciling: the CCE one every poll, the ModelArts one on its backoff.
+    account[1]["spec"]["pollIntervalSeconds"] = json!(1);
     env.apply_all(account).await;
     env.start_operator(SETTLED);
     env.apply_all(sample(Which::Cce.sample(), &env.sim)).await;
@@ -614,9 +616,35 @@ async fn a_create_whose_answer_is_lost_makes_one_ens_pool() {
 async fn a_pool_made_after_the_last_list_is_adopted_not_created_again() {
     for which in [Which::Ens, Which::Cce] {
         let env = setup(which).await;
-        // A settled pool: its parent's list is cached for the poll window.
+        // A settled pool whose change makes its next reconcile list the parent: that list is
+        // kept for the poll window.
         env.apply_all(sample(which.sample(), &env.sim)).await;
         env.wait_ready(name_of(which), 2).await;
+        let changed_at = env.sim.requests().len();
+        env.pools()
+            .patch(
+                name_of(which),
+                &PatchParams::default(),
+                &Patch::Merge(&which.change_patch()),
+            )
+            .await
+            .unwrap();
+        let list = match which {
+            Which::Ens => "DescribeClusterNodePools",
+            _ => "list",
+        };
+        let sim = &env.sim;
+        wait_for("the parent listed after the change", DEADLINE, || async {
+            let later: Vec<_> = sim.requests().into_iter().skip(changed_at).collect();
+            let changed = later
+                .iter()
+                .position(|r| r.operation == which.change_operation())?;
+            later[changed..]
+                .iter()
+                .any(|r| r.operation == list)
+                .then_some(())
+        })
+        .await;
         // Someone makes a pool by hand, then declares it.
         let (parent, pool) = declared(which, &env.sim, "made-by-hand");
         let made = console(&env.sim, which)
@@ -751,4 +779,41 @@ async fn a_secret_change_wakes_only_the_pools_that_use_it_and_accounts_come_from
         accounts_read,
         "CloudAccounts are read from the watch cache"
     );
+}
+
+#[tokio::test]
+async fn a_cloud_refusal_that_clears_by_itself_is_retried_without_a_spec_change() {
+    let env = setup(Which::Cce).await;
+    let upgrading = |operation: &str, count| FaultRule {
+        cloud: Some(Cloud::Cce),
+        operation: Some(operation.into()),
+        effect: FaultEffect::Refuse {
+            status: 400,
+            code: "CCE.01400001".into(),
+            message: "the cluster is being upgraded".into(),
+        },
+        rate: None,
+        count: Some(count),
+    };
+    env.sim.add_fault(upgrading("create", 2)).unwrap();
+    env.apply_all(sample(Which::Cce.sample(), &env.sim)).await;
+    let refused = env
+        .wait_pool("cce-workers", "the refusal reported", |p| {
+            is(p, "Synced", "False", "CloudInvalidRequest")
+        })
+        .await;
+    assert!(
+        message(&refused, "Synced").contains("CCE.01400001: the cluster is being upgraded"),
+        "{}",
+        message(&refused, "Synced")
+    );
+    let ready = env.wait_ready("cce-workers", 2).await;
+    assert_eq!(
+        ready.metadata.generation, refused.metadata.generation,
+        "no spec change was needed"
+    );
+    // A refused deletion is retried the same way.
+    env.sim.add_fault(upgrading("delete", 1)).unwrap();
+    env.delete_and_wait_gone("cce-workers").await;
+    assert!(env.sim_pools(Cloud::Cce).is_empty());
 }

@@ -204,7 +204,13 @@ mod tests {
         });
         let drift = vec!["nodeTemplate.k8sTags".to_owned()];
         // (declared autoscaling, observed pool, drift) -> count update, if any
-        let table: [(Option<bool>, &ObservedPool, &[String], Option<CountUpdate>); 7] = [
+        type Row<'a> = (
+            Option<bool>,
+            &'a ObservedPool,
+            &'a [String],
+            Option<CountUpdate>,
+        );
+        let table: [Row; 7] = [
             (None, &pool, &[], Some(CountUpdate::Set(3))),
             (Some(false), &pool, &[], Some(CountUpdate::Set(3))),
             (Some(true), &pool, &[], None),

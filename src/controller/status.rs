@@ -11,6 +11,8 @@ use super::desired::Validated;
 use super::plan::Mode;
 
 /// What the cloud said about the pool this time.
+// One value per reconcile, never held in bulk: boxing the pool would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Observation {
     Seen(ObservedPool),
