@@ -159,7 +159,6 @@ fn rival_owner(
     parent: &str,
     name: &str,
 ) -> Option<String> {
-    let namespace = pool.namespace().unwrap_or_default();
     let scope_of = |p: &NodePool| {
         let ns = p.namespace().unwrap_or_default();
         ctx.accounts
@@ -180,29 +179,25 @@ fn rival_owner(
     if others.is_empty() {
         return None;
     }
-    let uids: Vec<(String, String, String)> = std::iter::once(pool)
+    let facts: Vec<(String, String, String, &NodePool)> = std::iter::once(pool)
         .chain(others.iter().map(|p| &**p))
         .map(|p| {
-            (
-                p.uid().unwrap_or_default(),
-                p.namespace().unwrap_or_default(),
-                p.name_any(),
-            )
+            let uid = p.uid().unwrap_or_default();
+            (uid, p.namespace().unwrap_or_default(), p.name_any(), p)
         })
         .collect();
-    let claimants: Vec<Claimant> = std::iter::once(pool)
-        .chain(others.iter().map(|p| &**p))
-        .zip(&uids)
-        .map(|(p, (uid, ns, n))| Claimant {
+    let claimants: Vec<Claimant> = facts
+        .iter()
+        .map(|(uid, namespace, name, p)| Claimant {
             uid,
-            namespace: ns,
-            name: n,
+            namespace,
+            name,
             records_pool: p.status.as_ref().is_some_and(|s| s.pool_id.is_some()),
             created: p.metadata.creation_timestamp.as_ref(),
         })
         .collect();
     let winner = owner(&claimants)?;
-    (winner.uid != pool.uid().unwrap_or_default() || winner.namespace != namespace)
+    (Some(winner.uid) != pool.uid().as_deref())
         .then(|| format!("{}/{}", winner.namespace, winner.name))
 }
 

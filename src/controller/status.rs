@@ -115,6 +115,15 @@ fn readiness(inputs: &Inputs) -> (ConditionStatus, String, String) {
     }
 }
 
+fn clear_pool(status: &mut NodePoolStatus) {
+    status.pool_id = None;
+    status.phase = Some("Pending".to_owned());
+    status.cloud_state = None;
+    status.current_node = None;
+    status.creating_node = None;
+    status.deleting_node = None;
+}
+
 pub fn build(previous: &NodePoolStatus, inputs: &Inputs) -> NodePoolStatus {
     let mut status = previous.clone();
     status.provider = inputs
@@ -135,8 +144,9 @@ pub fn build(previous: &NodePoolStatus, inputs: &Inputs) -> NodePoolStatus {
             count(desired.count)
         };
     }
+    let conflict = matches!(inputs.outcome, Outcome::Conflict(_));
     match inputs.observation {
-        Observation::Seen(pool) => {
+        Observation::Seen(pool) if !conflict => {
             status.pool_id = Some(pool.id.clone());
             status.phase = Some(phase_word(pool.phase).to_owned());
             status.cloud_state = Some(pool.raw_state.clone());
@@ -147,20 +157,13 @@ pub fn build(previous: &NodePoolStatus, inputs: &Inputs) -> NodePoolStatus {
                 status.last_job_id = pool.job_id.clone();
             }
         }
-        Observation::Absent => {
-            // Nothing of a pool that is gone still applies.
-            status.pool_id = None;
-            status.phase = Some("Pending".to_owned());
-            status.cloud_state = None;
-            status.current_node = None;
-            status.creating_node = None;
-            status.deleting_node = None;
-        }
-        Observation::NotRead => {
+        Observation::NotRead if !conflict => {
             if status.phase.is_none() {
                 status.phase = Some("Pending".to_owned());
             }
         }
+        // Nothing of a pool that is gone, or that another NodePool owns, applies.
+        _ => clear_pool(&mut status),
     }
     let (ready, reason, message) = readiness(inputs);
     set_condition(
@@ -405,16 +408,23 @@ mod tests {
     }
 
     #[test]
-    fn a_conflict_is_reported_on_both_conditions() {
-        let status = status_of(
+    fn a_conflict_is_reported_on_both_conditions_and_records_no_pool() {
+        // A NodePool that recorded the pool before its owner was known gives it up.
+        let recorded = status_of(
             &NodePoolStatus::default(),
-            &Observation::NotRead,
-            &Outcome::Conflict("owned by NodePool a/b".into()),
+            &seen(PoolPhase::Ready, 2),
+            &Outcome::Synced,
             "t1",
         );
-        assert_eq!(condition(&status, "Ready").1, "Conflict");
-        assert_eq!(condition(&status, "Synced").1, "Conflict");
-        assert_eq!(status.phase.as_deref(), Some("Pending"));
+        let conflict = Outcome::Conflict("owned by NodePool a/b".into());
+        for observation in [Observation::NotRead, seen(PoolPhase::Ready, 2)] {
+            let status = status_of(&recorded, &observation, &conflict, "t2");
+            assert_eq!(condition(&status, "Ready").1, "Conflict");
+            assert_eq!(condition(&status, "Synced").1, "Conflict");
+            assert_eq!(status.phase.as_deref(), Some("Pending"));
+            assert_eq!(status.pool_id, None);
+            assert_eq!(status.current_node, None);
+        }
     }
 
     #[test]
