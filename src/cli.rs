@@ -200,16 +200,30 @@ async fn shutdown_signal() {
 }
 
 /// Installs (server-side applies) both CRDs.
-pub async fn install_crds(client: &kube::Client) -> Result<(), kube::Error> {
+pub async fn install_crds(client: &kube::Client) -> anyhow::Result<()> {
+    use kube::runtime::wait::{await_condition, conditions};
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
         Api::all(client.clone());
     let params = PatchParams::apply("nodepool-operator").force();
     for crd in [NodePool::crd(), CloudAccount::crd()] {
         let name = crd.metadata.name.clone().unwrap_or_default();
         crds.patch(&name, &params, &Patch::Apply(&crd)).await?;
+        // Served only once established: the controller lists NodePools right after.
+        let established = await_condition(crds.clone(), &name, conditions::is_crd_established());
+        tokio::time::timeout(CRD_ESTABLISHED, established)
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "CRD {name} is not established after {}s",
+                    CRD_ESTABLISHED.as_secs()
+                )
+            })??;
     }
     Ok(())
 }
+
+/// How long `dev` waits for the API server to serve an installed CRD.
+const CRD_ESTABLISHED: Duration = Duration::from_secs(120);
 
 impl Cli {
     pub async fn run(self) -> std::process::ExitCode {

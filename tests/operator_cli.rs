@@ -75,15 +75,19 @@ async fn sample_pool_gets_ready(client: &kube::Client, namespace: &str, sim_url:
         }
     }
     let pools: Api<NodePool> = Api::namespaced(client.clone(), namespace);
-    let ready = wait_for("the sample pool Ready", Duration::from_secs(60), || async {
-        let pool = pools.get("cce-workers").await.ok()?;
-        let status = pool.status.clone()?;
-        status
-            .conditions
-            .iter()
-            .any(|c| c.type_ == "Ready" && c.status == "True")
-            .then_some(status)
-    })
+    let ready = wait_for(
+        "the sample pool Ready",
+        Duration::from_secs(120),
+        || async {
+            let pool = pools.get("cce-workers").await.ok()?;
+            let status = pool.status.clone()?;
+            status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True")
+                .then_some(status)
+        },
+    )
     .await;
     assert_eq!(ready.current_node, Some(2));
 }
@@ -118,7 +122,7 @@ async fn dev_mode_uses_the_current_cluster_when_it_is_reachable() {
     );
     // The simulator answers once dev is up; the CRDs are already there.
     let sim_url = format!("http://127.0.0.1:{sim_port}");
-    wait_for("the simulator", Duration::from_secs(60), || async {
+    wait_for("the simulator", Duration::from_secs(120), || async {
         reqwest::get(format!("{sim_url}/_sim/pools")).await.ok()
     })
     .await;
@@ -172,10 +176,15 @@ async fn dev_mode_starts_a_local_control_plane_when_no_cluster_is_reachable() {
         .await
         .unwrap();
     let accounts: Api<nodepool_operator::api::CloudAccount> = Api::all(client.clone());
-    wait_for("CRDs installed", Duration::from_secs(60), || async {
-        accounts.list(&Default::default()).await.ok()
-    })
-    .await;
+    let started = std::time::Instant::now();
+    while let Err(error) = accounts.list(&Default::default()).await {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no CloudAccount CRD after 120 s ({error}); dev said: {}",
+            std::fs::read_to_string(&err_path).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     sample_pool_gets_ready(&client, "default", &format!("http://127.0.0.1:{sim_port}")).await;
 
     // SIGTERM stops dev and, with it, the etcd and kube-apiserver it started.
@@ -214,7 +223,7 @@ async fn a_failing_reconcile_is_logged_at_the_default_level() {
         .unwrap();
     let line = wait_for(
         "the failure in the log",
-        Duration::from_secs(60),
+        Duration::from_secs(120),
         || async {
             std::fs::read_to_string(&err_path)
                 .unwrap_or_default()

@@ -136,7 +136,7 @@ impl Accounts {
     }
 
     /// The CloudAccount `name` in `namespace`, from the cache.
-    pub async fn account(&self, namespace: &str, name: &str) -> Result<Arc<CloudAccount>, Error> {
+    async fn account(&self, namespace: &str, name: &str) -> Result<Arc<CloudAccount>, Error> {
         self.ready().await?;
         self.accounts
             .get(&ObjectRef::new(name).within(namespace))
@@ -146,11 +146,6 @@ impl Accounts {
     /// The cached CloudAccount, without waiting (for the ownership check of other NodePools).
     pub fn cached_account(&self, namespace: &str, name: &str) -> Option<Arc<CloudAccount>> {
         self.accounts.get(&ObjectRef::new(name).within(namespace))
-    }
-
-    /// Every cached CloudAccount.
-    pub fn cached_accounts(&self) -> Vec<Arc<CloudAccount>> {
-        self.accounts.state()
     }
 
     /// The Secret's data, read from the API once per resourceVersion the cache shows.

@@ -1,5 +1,7 @@
-//! The NodePool controller: a kube-runtime `Controller` over NodePools, woken also by changes
-//! of CloudAccounts and Secrets, running [`reconcile::reconcile`] with [`reconcile::error_policy`].
+//! The NodePool controller: a kube-runtime `Controller` over NodePools, woken by what matters
+//! (a NodePool's spec, deletion, finalizers and force-orphan annotation; a CloudAccount's spec;
+//! the Secret an account uses; the removal of the owner of a pool a NodePool also declares),
+//! running [`reconcile::reconcile`] with [`reconcile::error_policy`].
 
 pub mod account_health;
 pub mod accounts;
@@ -30,6 +32,7 @@ use kube::{Api, Client, ResourceExt};
 use crate::api::{CloudAccount, FORCE_ORPHAN_ANNOTATION, NodePool};
 use crate::provider::retry::RetryPolicy;
 use crate::provider::transport::{Timeouts, Transport};
+
 /// How the controller runs.
 #[derive(Debug, Clone)]
 pub struct Config {
