@@ -351,6 +351,53 @@ mod tests {
     }
 
     #[test]
+    fn ready_needs_every_declared_node_present_and_ready() {
+        let Observation::Seen(mut pool) = seen(PoolPhase::Ready, 2) else {
+            unreachable!()
+        };
+        pool.ready = 1;
+        let one_not_ready = status_of(
+            &NodePoolStatus::default(),
+            &Observation::Seen(pool.clone()),
+            &Outcome::Synced,
+            "t1",
+        );
+        assert_eq!(condition(&one_not_ready, "Ready").0, "False");
+        pool.ready = 2;
+        pool.current = 3;
+        let one_too_many = status_of(
+            &NodePoolStatus::default(),
+            &Observation::Seen(pool),
+            &Outcome::Synced,
+            "t1",
+        );
+        assert_eq!(condition(&one_too_many, "Ready").0, "False");
+    }
+
+    #[test]
+    fn under_an_autoscaler_the_cloud_reports_on_its_count_is_shown_and_ready() {
+        let Observation::Seen(mut pool) = seen(PoolPhase::Ready, 5) else {
+            unreachable!()
+        };
+        pool.desired = Some(5);
+        pool.autoscaling = Some(crate::provider::Autoscaling {
+            enabled: true,
+            min: Some(1),
+            max: Some(6),
+        });
+        // The spec asks for 2 and says nothing of autoscaling; the cloud's autoscaler wants 5.
+        let status = status_of(
+            &NodePoolStatus::default(),
+            &Observation::Seen(pool),
+            &Outcome::Synced,
+            "t1",
+        );
+        assert_eq!(status.desired_node, Some(5));
+        assert_eq!(status.current_node, Some(5));
+        assert_eq!(condition(&status, "Ready").0, "True");
+    }
+
+    #[test]
     fn an_unanswered_read_keeps_the_last_observation_and_makes_ready_unknown() {
         let ready = status_of(
             &NodePoolStatus::default(),
