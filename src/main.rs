@@ -1,6 +1,4 @@
-//! The `nodepool-operator` command: `run` the controller, print the `crds`, or try it all with
-//! `dev` against the current cluster (or a local control plane) and the built-in simulator;
-//! start a local etcd + kube-apiserver with `control-plane`.
+//! The `nodepool-operator` command: `run` the controller or print the `crds`.
 
 use clap::Parser;
 use nodepool_operator::cli::Cli;

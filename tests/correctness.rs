@@ -15,7 +15,7 @@ use nodepool_operator::api::{CloudAccount, NodePool};
 use nodepool_operator::controller::desired;
 use nodepool_operator::provider::retry::RetryPolicy;
 use nodepool_operator::provider::{CountUpdate, DesiredPool, NodePoolProvider, PoolSpec};
-use nodepool_operator::sim::{Cloud, FaultEffect, FaultRule, RunningSim, SimConfig};
+use nodepool_sim::{Cloud, FaultEffect, FaultRule, RunningSim, SimConfig};
 use serde_json::{Value, json};
 use support::operator::*;
 use support::{clients, fast_timing, wait_for};

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use nodepool_operator::controller::{self, Config};
 use nodepool_operator::provider::retry::RetryPolicy;
-use nodepool_operator::sim::{RunningSim, SimConfig};
+use nodepool_sim::{RunningSim, SimConfig};
 use support::cluster::Cluster;
 
 /// The sample folder, pointed at this simulator, as files kubectl can apply.

@@ -1,6 +1,6 @@
-//! The `nodepool-operator` binary: `crds` prints what is committed, and `dev` installs the CRDs
-//! into the current cluster (or a local control plane it starts when none is reachable), serves
-//! the simulator and reconciles the samples.
+//! The command lines: `nodepool-operator crds` prints what is committed and `run` logs what
+//! fails; `nodepool-dev` installs the CRDs into the current cluster (or a local control plane it
+//! starts when none is reachable), serves the simulator and reconciles the samples.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -93,9 +93,9 @@ async fn sample_pool_gets_ready(client: &kube::Client, namespace: &str, sim_url:
 }
 
 fn dev(kubeconfig: &std::path::Path, sim_port: u16, extra: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nodepool-operator"));
+    let mut command = Command::new(support::workspace_binary("nodepool-dev"));
     command
-        .args(["dev", "--sim-listen", &format!("127.0.0.1:{sim_port}")])
+        .args(["--sim-listen", &format!("127.0.0.1:{sim_port}")])
         .args([
             "--metrics-addr",
             &format!("127.0.0.1:{}", free_port()),
@@ -172,7 +172,7 @@ async fn dev_mode_starts_a_local_control_plane_when_no_cluster_is_reachable() {
     };
     let kubeconfig = std::path::PathBuf::from(line.trim_start_matches("export KUBECONFIG="));
     assert_eq!(kubeconfig, local_state.join("kubeconfig"));
-    let client = nodepool_operator::local_cluster::kubeconfig::client(&kubeconfig)
+    let client = nodepool_dev::local_cluster::kubeconfig::client(&kubeconfig)
         .await
         .unwrap();
     let accounts: Api<nodepool_operator::api::CloudAccount> = Api::all(client.clone());
@@ -245,7 +245,7 @@ async fn a_failing_reconcile_is_logged_at_the_default_level() {
 fn control_plane_refuses_to_empty_a_folder_it_did_not_write() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_nodepool-operator"))
+    let output = Command::new(support::workspace_binary("nodepool-dev"))
         .args(["control-plane", "--state-dir"])
         .arg(dir.path())
         .output()

@@ -12,7 +12,7 @@ use kube::Api;
 use kube::api::{Patch, PatchParams};
 use nodepool_operator::api::CloudAccount;
 use nodepool_operator::controller::Config;
-use nodepool_operator::sim::{Cloud, FaultEffect, FaultRule, SimConfig};
+use nodepool_sim::{Cloud, FaultEffect, FaultRule, SimConfig};
 use serde_json::{Value, json};
 use support::kube_proxy::FailRule;
 use support::operator::*;

@@ -15,8 +15,8 @@ use nodepool_operator::provider::{
     CloudError, CountUpdate, DeleteOutcome, DesiredPool, ErrorCategory, NodePoolProvider,
     ObservedPool, PoolPhase, PoolSpec,
 };
-use nodepool_operator::signing::Secret;
-use nodepool_operator::sim::SimConfig;
+use nodepool_sim::SimConfig;
+use nodepool_wire::signing::Secret;
 use support::clients::*;
 use support::pools::*;
 use support::*;

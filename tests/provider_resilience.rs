@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use nodepool_operator::provider::alibaba::SignatureVersion;
 use nodepool_operator::provider::retry::RetryPolicy;
 use nodepool_operator::provider::{CountUpdate, NodePoolProvider};
-use nodepool_operator::sim::{Cloud, FaultEffect, FaultRule, SimConfig};
-use nodepool_operator::wire::ens;
+use nodepool_sim::{Cloud, FaultEffect, FaultRule, SimConfig};
+use nodepool_wire::ens;
 use support::clients::*;
 use support::pools::*;
 use support::*;
@@ -33,7 +33,7 @@ fn faults(cloud: Cloud, seed: u64) -> SimConfig {
             rule(FaultEffect::Throttle),
             rule(FaultEffect::Drop),
         ],
-        ens_limits: nodepool_operator::sim::config::EnsLimits {
+        ens_limits: nodepool_sim::config::EnsLimits {
             writes_per_second: 1000,
             reads_per_second: 1000,
         },
@@ -198,7 +198,7 @@ async fn secrets_stay_out_of_logs_and_errors() {
         .await
         .unwrap();
     let mut bad = alibaba_account(&sim, SignatureVersion::V3);
-    bad.access_key_secret = nodepool_operator::signing::Secret::new("sim-alibaba-secret-wrong");
+    bad.access_key_secret = nodepool_wire::signing::Secret::new("sim-alibaba-secret-wrong");
     let bad_client = nodepool_operator::provider::ens::EnsProvider::new(
         nodepool_operator::provider::alibaba::AlibabaSession::new(
             bad,
@@ -208,7 +208,7 @@ async fn secrets_stay_out_of_logs_and_errors() {
     messages.push(bad_client.list(ENS_CLUSTER).await.unwrap_err().to_string());
     let bad_user = nodepool_operator::provider::huawei::HuaweiCredentials::Password {
         user: "sim-user".into(),
-        password: nodepool_operator::signing::Secret::new("sim-password-wrong"),
+        password: nodepool_wire::signing::Secret::new("sim-password-wrong"),
         domain: "sim-domain".into(),
     };
     messages.push(

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use nodepool_operator::signing::{Secret, alibaba, encoding, huawei};
+use nodepool_wire::signing::{Secret, alibaba, encoding, huawei};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 

@@ -31,7 +31,7 @@ impl Drop for Child {
 async fn starts_without_config_and_serves_demo_identities() {
     let port = free_port();
     let _child = Child(
-        Command::new(env!("CARGO_BIN_EXE_nodepool-sim"))
+        Command::new(support::workspace_binary("nodepool-sim"))
             .args([
                 "--listen",
                 &format!("127.0.0.1:{port}"),
@@ -56,13 +56,13 @@ async fn starts_without_config_and_serves_demo_identities() {
     let mut client = TestClient {
         base: base.clone(),
         http: http.clone(),
-        huawei_ak: nodepool_operator::sim::config::DEMO_HUAWEI_ACCESS_KEY.into(),
-        huawei_sk: nodepool_operator::signing::Secret::new(
-            nodepool_operator::sim::config::DEMO_HUAWEI_SECRET_KEY,
+        huawei_ak: nodepool_sim::config::DEMO_HUAWEI_ACCESS_KEY.into(),
+        huawei_sk: nodepool_wire::signing::Secret::new(
+            nodepool_sim::config::DEMO_HUAWEI_SECRET_KEY,
         ),
-        alibaba_id: nodepool_operator::sim::config::DEMO_ALIBABA_ACCESS_KEY_ID.into(),
-        alibaba_secret: nodepool_operator::signing::Secret::new(
-            nodepool_operator::sim::config::DEMO_ALIBABA_ACCESS_KEY_SECRET,
+        alibaba_id: nodepool_sim::config::DEMO_ALIBABA_ACCESS_KEY_ID.into(),
+        alibaba_secret: nodepool_wire::signing::Secret::new(
+            nodepool_sim::config::DEMO_ALIBABA_ACCESS_KEY_SECRET,
         ),
     };
     assert_eq!(client.huawei("GET", &cce_base(), None).await.status, 200);
@@ -90,7 +90,7 @@ fn bad_config_file_is_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sim.yaml");
     std::fs::write(&path, "timing:\n  nodeReadyAfter: soon\n").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_nodepool-sim"))
+    let output = Command::new(support::workspace_binary("nodepool-sim"))
         .args(["--listen", "127.0.0.1:0", "--config"])
         .arg(&path)
         .output()

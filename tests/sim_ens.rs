@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use nodepool_operator::sim::SimConfig;
+use nodepool_sim::SimConfig;
 use serde_json::{Value, json};
 use support::*;
 

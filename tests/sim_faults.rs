@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use nodepool_operator::sim::{Cloud, FaultEffect, FaultRule, SimConfig};
+use nodepool_sim::{Cloud, FaultEffect, FaultRule, SimConfig};
 use serde_json::json;
 use support::*;
 

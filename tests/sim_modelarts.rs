@@ -6,8 +6,8 @@ mod support;
 
 use std::time::Duration;
 
-use nodepool_operator::sim::SimConfig;
-use nodepool_operator::sim::config::BucketForm;
+use nodepool_sim::SimConfig;
+use nodepool_sim::config::BucketForm;
 use serde_json::{Value, json};
 use support::*;
 

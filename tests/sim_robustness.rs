@@ -214,7 +214,7 @@ fn assert_well_formed(status: u16, body: &[u8], context: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_random_and_mutated_requests_get_well_formed_answers() {
-    let mut config = nodepool_operator::sim::SimConfig::instant();
+    let mut config = nodepool_sim::SimConfig::instant();
     // Flow control would answer most ENS calls with Throttling.User and hide the handlers.
     config.ens_limits.writes_per_second = 1_000_000;
     config.ens_limits.reads_per_second = 1_000_000;

@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use nodepool_operator::wire::ens::{self, RpcRequest};
-use nodepool_operator::wire::{cce, huawei_error, iam, modelarts};
+use nodepool_wire::ens::{self, RpcRequest};
+use nodepool_wire::{cce, huawei_error, iam, modelarts};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;

@@ -21,7 +21,7 @@ use crate::provider::huawei::{HuaweiAccount, HuaweiCredentials, HuaweiSession};
 use crate::provider::modelarts::ModelArtsProvider;
 use crate::provider::transport::Transport;
 use crate::provider::{CloudKind, NodePoolProvider};
-use crate::signing::Secret as SecretValue;
+use nodepool_wire::signing::Secret as SecretValue;
 
 /// How long a reconcile waits for the first list of CloudAccounts and Secrets.
 const CACHE_WAIT: Duration = Duration::from_secs(30);

@@ -5,7 +5,6 @@ use kube::ResourceExt;
 
 use crate::api::{NodePool, NodePoolSpec};
 use crate::provider::{CloudKind, DesiredPool, OWNER_LABEL, ObservedPool, PoolSpec};
-use crate::wire;
 
 /// The pool a NodePool asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,7 +87,7 @@ pub fn validate(pool: &NodePool) -> Result<Validated, String> {
             if let Some(map) = body.as_object_mut() {
                 map.remove("clusterId");
             }
-            let mut wire_spec: wire::cce::NodePoolSpec = convert(body, "cce")?;
+            let mut wire_spec: nodepool_wire::cce::NodePoolSpec = convert(body, "cce")?;
             if !owner.is_empty() {
                 wire_spec
                     .node_template
@@ -117,7 +116,7 @@ pub fn validate(pool: &NodePool) -> Result<Validated, String> {
                     "pool name {name:?} does not follow ModelArts' naming rule (2-50 lowercase letters, digits and hyphens, starting with a letter, not ending with - or -default)"
                 ));
             }
-            let mut resources: wire::modelarts::Resources =
+            let mut resources: nodepool_wire::modelarts::Resources =
                 convert(&ma.resources, "modelarts.resources")?;
             if !owner.is_empty() {
                 resources
@@ -131,7 +130,7 @@ pub fn validate(pool: &NodePool) -> Result<Validated, String> {
                 pool: DesiredPool {
                     name,
                     spec: PoolSpec::ModelArts {
-                        spec: wire::modelarts::NodePoolSpec {
+                        spec: nodepool_wire::modelarts::NodePoolSpec {
                             resources: Some(resources),
                             ..Default::default()
                         },
@@ -149,7 +148,7 @@ pub fn validate(pool: &NodePool) -> Result<Validated, String> {
                 return Err(format!("pool name {name:?} must have 1 to 128 characters"));
             }
             let group = &ens.scaling_group;
-            let scaling_group = wire::ens::ScalingGroup {
+            let scaling_group = nodepool_wire::ens::ScalingGroup {
                 image_id: Some(group.image_id.clone()),
                 instance_types: Some(group.instance_types.clone()),
                 vswitch_ids: Some(group.vswitch_ids.clone()),
@@ -161,7 +160,7 @@ pub fn validate(pool: &NodePool) -> Result<Validated, String> {
                 data_disks: group.data_disks.as_ref().map(|disks| {
                     disks
                         .iter()
-                        .map(|d| wire::ens::DataDisk {
+                        .map(|d| nodepool_wire::ens::DataDisk {
                             category: d.category.clone(),
                             size: d.size.map(i64::from),
                             ..Default::default()
@@ -173,7 +172,7 @@ pub fn validate(pool: &NodePool) -> Result<Validated, String> {
             let kubernetes_config =
                 ens.kubernetes_config
                     .as_ref()
-                    .map(|c| wire::ens::KubernetesConfig {
+                    .map(|c| nodepool_wire::ens::KubernetesConfig {
                         pre_user_data: c.pre_user_data.clone(),
                         user_data: c.user_data.clone(),
                         ..Default::default()

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::budget::Budget;
 use super::error::CloudError;
 use super::transport::{CallInfo, HttpRequest, HttpResponse, Transport};
-use crate::signing::{Secret, alibaba as signer};
+use nodepool_wire::signing::{Secret, alibaba as signer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SignatureVersion {

@@ -13,7 +13,7 @@ use super::{
     Autoscaling, CloudError, CloudKind, CountUpdate, DeleteOutcome, DesiredPool, NodePoolProvider,
     ObservedPool, PoolPhase, PoolSpec, count,
 };
-use crate::wire::cce::{self as wire, NodePool, NodePoolList, NodePoolSpec};
+use nodepool_wire::cce::{self as wire, NodePool, NodePoolList, NodePoolSpec};
 
 /// Label keys CCE manages itself.
 const SERVER_LABEL_PREFIX: &str = "cce.cloud.com/";
@@ -61,7 +61,7 @@ impl CceProvider {
 }
 
 fn segment(value: &str) -> String {
-    crate::signing::encoding::encode(value)
+    nodepool_wire::signing::encoding::encode(value)
 }
 
 fn parse<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T, CloudError> {

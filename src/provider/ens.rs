@@ -12,7 +12,7 @@ use super::{
     CloudError, CloudKind, CountUpdate, DeleteOutcome, DesiredPool, NodePoolProvider, ObservedPool,
     PoolPhase, PoolSpec, count,
 };
-use crate::wire::ens::{
+use nodepool_wire::ens::{
     self as wire, API_VERSION, ClusterNode, CreateClusterNodePoolRequest,
     CreateClusterNodePoolResponse, DeleteClusterNodePoolRequest, DeleteClusterNodesRequest,
     DescribeClusterNodePoolsRequest, DescribeClusterNodePoolsResponse, DescribeClusterNodesRequest,

@@ -13,7 +13,7 @@ use tokio::sync::Mutex;
 use super::budget::Budget;
 use super::error::CloudError;
 use super::transport::{CallInfo, HttpRequest, HttpResponse, Transport};
-use crate::signing::{Secret, huawei as signer};
+use nodepool_wire::signing::{Secret, huawei as signer};
 
 /// How a Huawei account authenticates.
 #[derive(Debug, Clone)]

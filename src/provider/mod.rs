@@ -23,8 +23,6 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{CloudError, ErrorCategory};
 
-use crate::wire;
-
 /// The label that marks a cloud pool as owned by one NodePool (its uid), carried by the pool's
 /// node labels (CCE `k8sTags`, ModelArts `labels`), so every node shows it too. A pool marked
 /// by another NodePool is never adopted, changed or deleted. ENS pools have no labels.
@@ -110,16 +108,16 @@ pub struct ObservedPool {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PoolSpec {
     /// CCE `spec` (nodeTemplate, initialNodeCount, autoscaling, ...).
-    Cce(wire::cce::NodePoolSpec),
+    Cce(nodepool_wire::cce::NodePoolSpec),
     /// ModelArts `spec` and `metadata.annotations`.
     ModelArts {
-        spec: wire::modelarts::NodePoolSpec,
+        spec: nodepool_wire::modelarts::NodePoolSpec,
         annotations: std::collections::BTreeMap<String, String>,
     },
     /// ENS scaling group and Kubernetes configuration.
     Ens {
-        scaling_group: wire::ens::ScalingGroup,
-        kubernetes_config: Option<wire::ens::KubernetesConfig>,
+        scaling_group: nodepool_wire::ens::ScalingGroup,
+        kubernetes_config: Option<nodepool_wire::ens::KubernetesConfig>,
     },
 }
 

@@ -15,7 +15,7 @@ use super::{
     CloudError, CloudKind, CountUpdate, DeleteOutcome, DesiredPool, NodePoolProvider, ObservedPool,
     PoolPhase, PoolSpec, count,
 };
-use crate::wire::modelarts::{self as wire, NodePool, NodePoolList};
+use nodepool_wire::modelarts::{self as wire, NodePool, NodePoolList};
 
 #[derive(Debug, Clone)]
 pub struct ModelArtsProvider {
@@ -25,7 +25,7 @@ pub struct ModelArtsProvider {
 }
 
 fn segment(value: &str) -> String {
-    crate::signing::encoding::encode(value)
+    nodepool_wire::signing::encoding::encode(value)
 }
 
 impl ModelArtsProvider {

@@ -1,6 +1,6 @@
 //! A real etcd + kube-apiserver shared by the tests of one test binary, the way envtest runs
 //! one per suite. nextest runs every test in its own process, so the control plane lives in a
-//! supervisor process (`nodepool-operator control-plane --exit-with-pid <runner>`) that the
+//! supervisor process (`nodepool-dev control-plane --exit-with-pid <runner>`) that the
 //! first test starts and that stops both servers when the test runner exits. Its state, logs
 //! and audit log sit under `target/tmp/control-plane/`; a failing test marks them to be kept.
 //!
@@ -16,8 +16,8 @@ use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::discovery::{Discovery, Scope};
-use nodepool_operator::local_cluster::kubeconfig;
-use nodepool_operator::local_cluster::{Assets, AssetsError};
+use nodepool_dev::local_cluster::kubeconfig;
+use nodepool_dev::local_cluster::{Assets, AssetsError};
 
 /// The operator's identity, from `deploy/rbac.yaml`.
 pub const OPERATOR_NAMESPACE: &str = "nodepool-system";
@@ -96,7 +96,7 @@ fn start_supervisor(dir: &Path) {
     let out = std::fs::File::create(&out_path).unwrap();
     let err = std::fs::File::create(&err_path).unwrap();
     use std::os::unix::process::CommandExt;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nodepool-operator"))
+    let mut child = Command::new(super::workspace_binary("nodepool-dev"))
         .arg("control-plane")
         .arg("--assets")
         .arg(&assets.dir)
@@ -110,7 +110,7 @@ fn start_supervisor(dir: &Path) {
         // Its own process group: the runner's per-test cleanup must not take it down.
         .process_group(0)
         .spawn()
-        .expect("nodepool-operator control-plane starts");
+        .expect("nodepool-dev control-plane starts");
     let start = std::time::Instant::now();
     loop {
         let printed = std::fs::read_to_string(&out_path).unwrap_or_default();

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use http::{HeaderMap, HeaderValue};
-use nodepool_operator::signing::{Secret, alibaba, huawei};
-use nodepool_operator::sim::config::{self, SimConfig, Timing};
-use nodepool_operator::sim::{RecordedRequest, RunningSim};
+use nodepool_sim::config::{self, SimConfig, Timing};
+use nodepool_sim::{RecordedRequest, RunningSim};
+use nodepool_wire::signing::{Secret, alibaba, huawei};
 use serde_json::Value;
 use sha2::Digest;
 
@@ -28,6 +28,28 @@ pub fn cce_base() -> String {
 
 pub fn modelarts_base() -> String {
     format!("/v2/{PROJECT}/pools/{RESOURCE_POOL}/nodepools")
+}
+
+/// The path of a workspace binary (`nodepool-sim`, `nodepool-dev`), built first if it is missing
+/// or stale, with the profile of the running test (the way `CARGO_BIN_EXE_*` does for the
+/// binaries of the package under test). Built at most once per test process.
+pub fn workspace_binary(package: &str) -> std::path::PathBuf {
+    static BUILT: std::sync::Mutex<Vec<(String, std::path::PathBuf)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, path)) = built.iter().find(|(name, _)| name == package) {
+        return path.clone();
+    }
+    let run = escargot::CargoBuild::new()
+        .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .package(package)
+        .bin(package)
+        .current_release()
+        .run()
+        .unwrap_or_else(|e| panic!("cannot build the {package} binary: {e}"));
+    let path = run.path().to_path_buf();
+    built.push((package.to_owned(), path.clone()));
+    path
 }
 
 /// A simulator whose nodes are ready at once.
@@ -401,9 +423,9 @@ pub mod clients {
     use nodepool_operator::provider::modelarts::ModelArtsProvider;
     use nodepool_operator::provider::retry::RetryPolicy;
     use nodepool_operator::provider::transport::{Timeouts, Transport};
-    use nodepool_operator::signing::Secret;
-    use nodepool_operator::sim::RunningSim;
-    use nodepool_operator::sim::config;
+    use nodepool_sim::RunningSim;
+    use nodepool_sim::config;
+    use nodepool_wire::signing::Secret;
 
     pub fn transport(retry: RetryPolicy) -> Transport {
         Transport::new(Timeouts::default(), retry).unwrap()
@@ -479,7 +501,7 @@ pub mod pools {
     use std::collections::BTreeMap;
 
     use nodepool_operator::provider::{DesiredPool, PoolSpec};
-    use nodepool_operator::wire::{cce, ens, modelarts};
+    use nodepool_wire::{cce, ens, modelarts};
 
     pub fn cce_pool(name: &str) -> DesiredPool {
         let template = cce::NodeTemplate {

@@ -9,7 +9,7 @@ use kube::{Api, Client};
 use nodepool_operator::api::NodePool;
 use nodepool_operator::controller::{self, Config};
 use nodepool_operator::provider::retry::RetryPolicy;
-use nodepool_operator::sim::{Cloud, RunningSim, SimConfig};
+use nodepool_sim::{Cloud, RunningSim, SimConfig};
 use serde_json::{Value, json};
 
 use super::cluster::{Cluster, TestNamespace};
@@ -242,7 +242,7 @@ impl Env {
         .await
     }
 
-    pub fn sim_pools(&self, cloud: Cloud) -> Vec<nodepool_operator::sim::admin::PoolView> {
+    pub fn sim_pools(&self, cloud: Cloud) -> Vec<nodepool_sim::admin::PoolView> {
         self.sim
             .pools()
             .into_iter()

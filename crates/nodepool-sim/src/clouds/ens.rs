@@ -12,16 +12,16 @@ use base64::Engine;
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::sim::Sim;
-use crate::sim::admin::PoolView;
-use crate::sim::auth::Principal;
-use crate::sim::config::SimConfig;
-use crate::sim::dispatch::{Incoming, Notes};
-use crate::sim::provision::{NodeSet, NodeState};
-use crate::sim::ratelimit::RateClass;
-use crate::sim::request::{Cloud, mask_secrets};
-use crate::sim::response::{Outcome, SimResponse};
-use crate::wire::ens::{self as wire, EnsParamError, RpcRequest};
+use crate::Sim;
+use crate::admin::PoolView;
+use crate::auth::Principal;
+use crate::config::SimConfig;
+use crate::dispatch::{Incoming, Notes};
+use crate::provision::{NodeSet, NodeState};
+use crate::ratelimit::RateClass;
+use crate::request::{Cloud, mask_secrets};
+use crate::response::{Outcome, SimResponse};
+use nodepool_wire::ens::{self as wire, EnsParamError, RpcRequest};
 
 /// Parameters that belong to the RPC envelope and signature, not to the action.
 const ENVELOPE: &[&str] = &[
@@ -235,7 +235,7 @@ fn render_pool(cluster_id: &str, region: &str, pool: &Pool) -> Value {
 
 fn ok(body: Value) -> SimResponse {
     let mut body = body;
-    body["RequestId"] = json!(crate::sim::response::new_request_id());
+    body["RequestId"] = json!(crate::response::new_request_id());
     SimResponse::json(StatusCode::OK, &body)
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::faults::FaultRule;
-use crate::signing::Secret;
+use nodepool_wire::signing::Secret;
 
 /// Demo Huawei access key served by a simulator started without configuration.
 pub const DEMO_HUAWEI_ACCESS_KEY: &str = "SIMHUAWEIAK000000001";

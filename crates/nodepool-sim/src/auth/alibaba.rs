@@ -9,11 +9,11 @@ use http::StatusCode;
 use sha2::{Digest, Sha256};
 
 use super::Principal;
-use crate::signing::alibaba;
-use crate::sim::Sim;
-use crate::sim::config::AlibabaAccount;
-use crate::sim::dispatch::Incoming;
-use crate::sim::response::SimResponse;
+use crate::Sim;
+use crate::config::AlibabaAccount;
+use crate::dispatch::Incoming;
+use crate::response::SimResponse;
+use nodepool_wire::signing::alibaba;
 
 /// The only API version the simulator serves.
 pub const ENS_VERSION: &str = "2017-11-10";

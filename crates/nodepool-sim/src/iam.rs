@@ -10,7 +10,7 @@ use super::Sim;
 use super::config::HuaweiProject;
 use super::dispatch::Incoming;
 use super::response::SimResponse;
-use crate::wire::iam::TokenRequest;
+use nodepool_wire::iam::TokenRequest;
 
 /// A token the simulated IAM issued.
 #[derive(Debug, Clone)]

@@ -4,10 +4,10 @@
 use http::StatusCode;
 
 use super::Principal;
-use crate::signing::huawei::{self as signer, SignableRequest};
-use crate::sim::Sim;
-use crate::sim::dispatch::Incoming;
-use crate::sim::response::SimResponse;
+use crate::Sim;
+use crate::dispatch::Incoming;
+use crate::response::SimResponse;
+use nodepool_wire::signing::huawei::{self as signer, SignableRequest};
 
 fn denied(code: &str, message: impl Into<String>) -> SimResponse {
     SimResponse::gateway_error(StatusCode::UNAUTHORIZED, code, message)

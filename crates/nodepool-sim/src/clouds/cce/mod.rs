@@ -14,16 +14,16 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::cce_timestamp;
-use crate::sim::Sim;
-use crate::sim::admin::PoolView;
-use crate::sim::auth::Principal;
-use crate::sim::config::SimConfig;
-use crate::sim::dispatch::Incoming;
-use crate::sim::provision::NodeSet;
-use crate::sim::request::Cloud;
-use crate::sim::response::SimResponse;
-use crate::sim::route::CceOp;
-use crate::wire::cce as wire;
+use crate::Sim;
+use crate::admin::PoolView;
+use crate::auth::Principal;
+use crate::config::SimConfig;
+use crate::dispatch::Incoming;
+use crate::provision::NodeSet;
+use crate::request::Cloud;
+use crate::response::SimResponse;
+use crate::route::CceOp;
+use nodepool_wire::cce as wire;
 
 /// Label CCE adds to every pool's `k8sTags`.
 pub const POOL_LABEL: &str = "cce.cloud.com/cce-nodepool";

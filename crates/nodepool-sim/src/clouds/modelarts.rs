@@ -12,16 +12,16 @@ use http::StatusCode;
 use regex::Regex;
 use serde_json::{Value, json};
 
-use crate::sim::Sim;
-use crate::sim::admin::PoolView;
-use crate::sim::auth::Principal;
-use crate::sim::config::{BucketForm, SimConfig};
-use crate::sim::dispatch::Incoming;
-use crate::sim::provision::NodeSet;
-use crate::sim::request::Cloud;
-use crate::sim::response::SimResponse;
-use crate::sim::route::ModelArtsOp;
-use crate::wire::modelarts as wire;
+use crate::Sim;
+use crate::admin::PoolView;
+use crate::auth::Principal;
+use crate::config::{BucketForm, SimConfig};
+use crate::dispatch::Incoming;
+use crate::provision::NodeSet;
+use crate::request::Cloud;
+use crate::response::SimResponse;
+use crate::route::ModelArtsOp;
+use nodepool_wire::modelarts as wire;
 
 static NODE_POOL_NAME: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$").ok());
@@ -240,9 +240,9 @@ pub fn handle(sim: &Sim, req: &Incoming, op: &ModelArtsOp, _principal: &Principa
                                          "labels": {"os.modelarts.node/nodepool": p.name}},
                             "spec": {"flavor": p.nodes.flavor},
                             "status": {"phase": match n.state {
-                                crate::sim::provision::NodeState::Creating => "Creating",
-                                crate::sim::provision::NodeState::Running => "Available",
-                                crate::sim::provision::NodeState::Deleting => "Deleting",
+                                crate::provision::NodeState::Creating => "Creating",
+                                crate::provision::NodeState::Running => "Available",
+                                crate::provision::NodeState::Deleting => "Deleting",
                             }},
                         })
                     })

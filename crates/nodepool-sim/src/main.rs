@@ -1,7 +1,7 @@
 //! The `nodepool-sim` command: a local simulator of the CCE, ModelArts and ENS node-pool APIs.
 
 use clap::Parser;
-use nodepool_operator::sim::cli::Cli;
+use nodepool_sim::cli::Cli;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]

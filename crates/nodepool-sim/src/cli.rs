@@ -25,7 +25,7 @@ pub struct Cli {
     /// Seed of the fault-injection random source.
     #[arg(long)]
     pub fault_seed: Option<u64>,
-    /// Log filter (`info`, `debug`, `nodepool_operator=debug`, ...).
+    /// Log filter (`info`, `debug`, `nodepool_sim=debug`, ...).
     #[arg(long, env = "NODEPOOL_SIM_LOG", default_value = "info")]
     pub log_level: String,
     /// Log as JSON lines.
