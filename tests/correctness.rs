@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use nodepool_operator::api::{CloudAccount, NodePool};
-use nodepool_operator::controller::desired;
+use nodepool_operator::controller::validate;
 use nodepool_operator::provider::retry::RetryPolicy;
 use nodepool_operator::provider::{CountUpdate, DesiredPool, NodePoolProvider, PoolSpec};
 use nodepool_sim::{Cloud, FaultEffect, FaultRule, RunningSim, SimConfig};
@@ -54,7 +54,7 @@ fn declared(which: Which, sim: &RunningSim, name: &str) -> (String, DesiredPool)
     let mut manifest = sample(which.sample(), sim)[0].clone();
     manifest["metadata"]["name"] = json!(name);
     let pool: NodePool = serde_json::from_value(manifest).unwrap();
-    let validated = desired::validate(&pool).unwrap();
+    let validated = validate::validate(&pool).unwrap();
     (validated.parent, validated.pool)
 }
 
@@ -476,7 +476,7 @@ async fn autoscaling_enabled_in_the_console_is_never_overridden() {
         serde_json::from_value(json!({"enable": true, "minNodeCount": 1, "maxNodeCount": 6}))
             .unwrap(),
     );
-    let console_pool = desired::validate(&pool).unwrap().pool;
+    let console_pool = validate::validate(&pool).unwrap().pool;
     cloud
         .update(&parent, &observed, &console_pool, CountUpdate::Keep)
         .await
@@ -816,4 +816,60 @@ async fn a_cloud_refusal_that_clears_by_itself_is_retried_without_a_spec_change(
     env.sim.add_fault(upgrading("delete", 1)).unwrap();
     env.delete_and_wait_gone("cce-workers").await;
     assert!(env.sim_pools(Cloud::Cce).is_empty());
+}
+
+/// A NodePool stored under an earlier schema (written to etcd directly, as an older CRD
+/// version left it): `billingMode` beyond the int32 the operator's types hold.
+#[tokio::test]
+async fn a_nodepool_the_operator_cannot_read_is_reported_and_the_others_go_on() {
+    let env = setup(Which::Cce).await;
+    let mut unreadable = sample(Which::Cce.sample(), &env.sim)[0].clone();
+    let ns = env.ns.name.clone();
+    unreadable["metadata"] = json!({
+        "name": "unreadable",
+        "namespace": ns,
+        "uid": "00000000-0000-0000-0000-00000000beef",
+        "generation": 1,
+        "creationTimestamp": "2026-01-01T00:00:00Z",
+    });
+    unreadable["spec"]["cce"]["nodeTemplate"]["billingMode"] = json!(1_u64 << 40);
+    env.cluster
+        .etcd_put(
+            &format!("/registry/nodepool.io/nodepools/{ns}/unreadable"),
+            &unreadable,
+        )
+        .await;
+    assert!(
+        env.pools().get("unreadable").await.is_err(),
+        "the API server serves it, the operator's types cannot read it"
+    );
+    env.apply_all(sample(Which::Cce.sample(), &env.sim)).await;
+    env.wait_ready("cce-workers", 2).await;
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(env.client.clone(), &env.ns);
+    let note = wait_for("a MalformedObject event", DEADLINE, || async {
+        events
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|e| {
+                e.reason.as_deref() == Some("MalformedObject")
+                    && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("unreadable")
+            })
+            .and_then(|e| e.note)
+    })
+    .await;
+    assert!(
+        note.contains("cannot be read by this operator") && note.contains("1099511627776"),
+        "{note}"
+    );
+    // Nothing was created for it.
+    let names: Vec<String> = env
+        .sim_pools(Cloud::Cce)
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["cce-workers"]);
 }

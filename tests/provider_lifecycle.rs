@@ -245,7 +245,7 @@ async fn missing_things_and_bad_credentials() {
 
     let bad_key = nodepool_operator::provider::huawei::HuaweiCredentials::AccessKey {
         access_key: "SIMHUAWEIAK000000001".into(),
-        secret_key: Secret::new("wrong-secret"),
+        secret_key: Secret::from("wrong-secret"),
     };
     let error = cce(&sim, bad_key, transport(RetryPolicy::default()))
         .list(CLUSTER)
@@ -255,7 +255,7 @@ async fn missing_things_and_bad_credentials() {
     assert_eq!(error.code(), Some("APIG.0303"));
     let bad_user = nodepool_operator::provider::huawei::HuaweiCredentials::Password {
         user: "sim-user".into(),
-        password: Secret::new("wrong-password"),
+        password: Secret::from("wrong-password"),
         domain: "sim-domain".into(),
     };
     let error = modelarts(&sim, bad_user, transport(RetryPolicy::default()))
@@ -266,7 +266,7 @@ async fn missing_things_and_bad_credentials() {
     assert!(!error.to_string().contains("wrong-password"));
 
     let mut account = alibaba_account(&sim, SignatureVersion::V3);
-    account.access_key_secret = Secret::new("wrong");
+    account.access_key_secret = Secret::from("wrong");
     let provider = nodepool_operator::provider::ens::EnsProvider::new(
         nodepool_operator::provider::alibaba::AlibabaSession::new(
             account,

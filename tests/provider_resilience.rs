@@ -198,7 +198,7 @@ async fn secrets_stay_out_of_logs_and_errors() {
         .await
         .unwrap();
     let mut bad = alibaba_account(&sim, SignatureVersion::V3);
-    bad.access_key_secret = nodepool_wire::signing::Secret::new("sim-alibaba-secret-wrong");
+    bad.access_key_secret = nodepool_wire::signing::Secret::from("sim-alibaba-secret-wrong");
     let bad_client = nodepool_operator::provider::ens::EnsProvider::new(
         nodepool_operator::provider::alibaba::AlibabaSession::new(
             bad,
@@ -208,7 +208,7 @@ async fn secrets_stay_out_of_logs_and_errors() {
     messages.push(bad_client.list(ENS_CLUSTER).await.unwrap_err().to_string());
     let bad_user = nodepool_operator::provider::huawei::HuaweiCredentials::Password {
         user: "sim-user".into(),
-        password: nodepool_wire::signing::Secret::new("sim-password-wrong"),
+        password: nodepool_wire::signing::Secret::from("sim-password-wrong"),
         domain: "sim-domain".into(),
     };
     messages.push(

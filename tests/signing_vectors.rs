@@ -45,7 +45,7 @@ fn huawei_vectors() {
             headers: &headers,
             body: s(&case["body"]).as_bytes(),
         };
-        let secret = Secret::new(s(&case["secret_key"]));
+        let secret = Secret::from(s(&case["secret_key"]));
         let signature = huawei::sign(&req, s(&case["access_key"]), &secret).unwrap();
         assert_eq!(
             signature.signed_headers,
@@ -111,7 +111,7 @@ fn alibaba_v1_vectors() {
             .iter()
             .map(|(k, v)| (k.clone(), s(v).to_owned()))
             .collect();
-        let secret = Secret::new(s(&case["secret"]));
+        let secret = Secret::from(s(&case["secret"]));
         assert_eq!(
             alibaba::v1_signature(s(&case["method"]), &params, &secret),
             s(&case["signature"]),
@@ -135,7 +135,7 @@ fn alibaba_v3_vectors() {
             .iter()
             .map(|p| (s(&p[0]).to_owned(), s(&p[1]).to_owned()))
             .collect();
-        let secret = Secret::new(s(&case["secret"]));
+        let secret = Secret::from(s(&case["secret"]));
         let signature = alibaba::v3_sign(
             s(&case["method"]),
             s(&case["path"]),

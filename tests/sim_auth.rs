@@ -56,7 +56,7 @@ async fn huawei_signature_failures() {
 
     // A wrong secret key.
     let mut wrong = client.clone();
-    wrong.huawei_sk = nodepool_wire::signing::Secret::new("not-the-secret");
+    wrong.huawei_sk = nodepool_wire::signing::Secret::from("not-the-secret");
     assert_eq!(
         wrong.huawei("GET", &path, None).await.code(),
         Some("APIG.0303")
@@ -173,7 +173,7 @@ async fn alibaba_signature_timestamp_nonce_and_key_failures() {
 
     // V1: wrong secret, stale timestamp, reused nonce, unknown key.
     let mut wrong = client.clone();
-    wrong.alibaba_secret = nodepool_wire::signing::Secret::new("nope");
+    wrong.alibaba_secret = nodepool_wire::signing::Secret::from("nope");
     let answer = wrong
         .ens_v1("DescribeClusterNodePools", &[("ClusterId", ENS_CLUSTER)])
         .await;
@@ -231,7 +231,7 @@ async fn another_alibaba_account_does_not_see_the_demo_cluster() {
     let sim = start(config).await;
     let mut client = TestClient::new(&sim);
     client.alibaba_id = "LTAIOTHER".into();
-    client.alibaba_secret = nodepool_wire::signing::Secret::new("other-secret");
+    client.alibaba_secret = nodepool_wire::signing::Secret::from("other-secret");
     let answer = client
         .ens("DescribeClusterNodePools", &[("ClusterId", ENS_CLUSTER)])
         .await;

@@ -57,11 +57,11 @@ async fn starts_without_config_and_serves_demo_identities() {
         base: base.clone(),
         http: http.clone(),
         huawei_ak: nodepool_sim::config::DEMO_HUAWEI_ACCESS_KEY.into(),
-        huawei_sk: nodepool_wire::signing::Secret::new(
+        huawei_sk: nodepool_wire::signing::Secret::from(
             nodepool_sim::config::DEMO_HUAWEI_SECRET_KEY,
         ),
         alibaba_id: nodepool_sim::config::DEMO_ALIBABA_ACCESS_KEY_ID.into(),
-        alibaba_secret: nodepool_wire::signing::Secret::new(
+        alibaba_secret: nodepool_wire::signing::Secret::from(
             nodepool_sim::config::DEMO_ALIBABA_ACCESS_KEY_SECRET,
         ),
     };

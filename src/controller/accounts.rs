@@ -11,7 +11,6 @@ use kube::api::PartialObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client, ResourceExt};
 
-use super::error::Error;
 use crate::api::{AccountProvider, CloudAccount, CloudAccountSpec, SignatureVersionSpec};
 use crate::provider::alibaba::{AlibabaAccount, AlibabaSession, SignatureVersion};
 use crate::provider::budget::Budget;
@@ -66,10 +65,43 @@ fn secret_value(secret: &Secret, key: &str) -> Option<String> {
     })
 }
 
-fn endpoint(url: Option<&String>, default: String) -> Result<url::Url, Error> {
+/// Why a NodePool's CloudAccount cannot give it a cloud client.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("CloudAccount {account} not found")]
+    NotFound { account: String },
+    #[error("credentials: {message}")]
+    Credentials { message: String },
+    /// The account is for another cloud: only a change of either spec helps.
+    #[error("invalid spec: {0}")]
+    WrongCloud(String),
+    #[error("kubernetes: {source}")]
+    ReadSecret {
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl AccountError {
+    pub fn category(&self) -> &'static str {
+        match self {
+            AccountError::NotFound { .. } => "AccountNotFound",
+            AccountError::Credentials { .. } => "CredentialsUnavailable",
+            AccountError::WrongCloud(_) => "InvalidSpec",
+            AccountError::ReadSecret { .. } => "KubernetesError",
+        }
+    }
+
+    pub fn waits_for_change(&self) -> bool {
+        matches!(self, AccountError::WrongCloud(_))
+    }
+}
+
+fn endpoint(url: Option<&String>, default: String) -> Result<url::Url, AccountError> {
     let text = url.cloned().unwrap_or(default);
-    text.parse()
-        .map_err(|e| Error::Credentials(format!("endpoint {text:?} is not a URL: {e}")))
+    text.parse().map_err(|e| AccountError::Credentials {
+        message: format!("endpoint {text:?} is not a URL: {e}"),
+    })
 }
 
 fn service_url(spec: &CloudAccountSpec, cloud: CloudKind) -> String {
@@ -122,25 +154,32 @@ impl Accounts {
         }
     }
 
-    async fn ready(&self) -> Result<(), Error> {
+    async fn ready(&self) -> Result<(), AccountError> {
         let both = async {
             let _ = self.accounts.wait_until_ready().await;
             let _ = self.secrets.wait_until_ready().await;
         };
         tokio::time::timeout(CACHE_WAIT, both).await.map_err(|_| {
-            Error::Credentials(
-                "the CloudAccount and Secret caches are not filled yet (can the operator list them?)"
-                    .into(),
-            )
+            AccountError::Credentials {
+                message:
+                    "the CloudAccount and Secret caches are not filled yet (can the operator list them?)"
+                        .into(),
+            }
         })
     }
 
     /// The CloudAccount `name` in `namespace`, from the cache.
-    async fn account(&self, namespace: &str, name: &str) -> Result<Arc<CloudAccount>, Error> {
+    async fn account(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Arc<CloudAccount>, AccountError> {
         self.ready().await?;
         self.accounts
             .get(&ObjectRef::new(name).within(namespace))
-            .ok_or_else(|| Error::AccountNotFound(format!("{namespace}/{name}")))
+            .ok_or_else(|| AccountError::NotFound {
+                account: format!("{namespace}/{name}"),
+            })
     }
 
     /// The cached CloudAccount, without waiting (for the ownership check of other NodePools).
@@ -149,8 +188,10 @@ impl Accounts {
     }
 
     /// The Secret's data, read from the API once per resourceVersion the cache shows.
-    async fn secret(&self, namespace: &str, name: &str) -> Result<Arc<Secret>, Error> {
-        let missing = || Error::Credentials(format!("Secret {namespace}/{name} not found"));
+    async fn secret(&self, namespace: &str, name: &str) -> Result<Arc<Secret>, AccountError> {
+        let missing = || AccountError::Credentials {
+            message: format!("Secret {namespace}/{name} not found"),
+        };
         let meta = self
             .secrets
             .get(&ObjectRef::new(name).within(namespace))
@@ -166,7 +207,11 @@ impl Accounts {
             }
         }
         let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
-        let secret = Arc::new(api.get_opt(name).await?.ok_or_else(missing)?);
+        let read = api
+            .get_opt(name)
+            .await
+            .map_err(|source| AccountError::ReadSecret { source })?;
+        let secret = Arc::new(read.ok_or_else(missing)?);
         let read_version = secret.resource_version().unwrap_or_default();
         self.secret_data
             .lock()
@@ -181,7 +226,7 @@ impl Accounts {
         namespace: &str,
         name: &str,
         cloud: CloudKind,
-    ) -> Result<Resolved, Error> {
+    ) -> Result<Resolved, AccountError> {
         let key = format!("{namespace}/{name}");
         let account = self.account(namespace, name).await?;
         let secret_name = &account.spec.credentials_secret_ref.name;
@@ -230,12 +275,13 @@ impl Accounts {
         account: &CloudAccount,
         secret: &Secret,
         cloud: CloudKind,
-    ) -> Result<Arc<dyn NodePoolProvider>, Error> {
+    ) -> Result<Arc<dyn NodePoolProvider>, AccountError> {
         let spec = &account.spec;
         let secret_name = secret.name_any();
         let need = |key: &str| {
-            secret_value(secret, key)
-                .ok_or_else(|| Error::Credentials(format!("Secret {secret_name} has no key {key}")))
+            secret_value(secret, key).ok_or_else(|| AccountError::Credentials {
+                message: format!("Secret {secret_name} has no key {key}"),
+            })
         };
         let endpoints = spec.endpoints.clone().unwrap_or_default();
         let region = &spec.region;
@@ -244,12 +290,12 @@ impl Accounts {
                 let credentials = if secret_value(secret, "accessKey").is_some() {
                     HuaweiCredentials::AccessKey {
                         access_key: need("accessKey")?,
-                        secret_key: SecretValue::new(need("secretKey")?),
+                        secret_key: SecretValue::from(need("secretKey")?),
                     }
                 } else {
                     HuaweiCredentials::Password {
                         user: need("username")?,
-                        password: SecretValue::new(need("password")?),
+                        password: SecretValue::from(need("password")?),
                         domain: need("domain")?,
                     }
                 };
@@ -264,7 +310,9 @@ impl Accounts {
                 let huawei = HuaweiAccount {
                     credentials,
                     project_id: spec.project_id.clone().ok_or_else(|| {
-                        Error::Credentials("projectId is required for Huawei".into())
+                        AccountError::Credentials {
+                            message: "projectId is required for Huawei".into(),
+                        }
                     })?,
                     region: region.clone(),
                     iam_endpoint: endpoint(
@@ -302,7 +350,7 @@ impl Accounts {
                 };
                 let alibaba = AlibabaAccount {
                     access_key_id: need("accessKeyId")?,
-                    access_key_secret: SecretValue::new(need("accessKeySecret")?),
+                    access_key_secret: SecretValue::from(need("accessKeySecret")?),
                     endpoint: endpoint(None, service_url(spec, cloud))?,
                     signature: match spec.signature_version.unwrap_or_default() {
                         SignatureVersionSpec::V3 => SignatureVersion::V3,
@@ -316,7 +364,7 @@ impl Accounts {
                     self.transport.clone(),
                 ))))
             }
-            (provider, cloud) => Err(Error::InvalidSpec(format!(
+            (provider, cloud) => Err(AccountError::WrongCloud(format!(
                 "CloudAccount {} is a {provider:?} account and cannot serve {} pools",
                 account.name_any(),
                 cloud.as_str()

@@ -1,59 +1,128 @@
-//! Reconcile errors with a bounded category for metrics, event reasons and the retry policy.
+//! The reconcile's error: one variant per step, each step with its own error type that keeps
+//! its source, and a bounded [`Error::category`] (metric label, event reason, retry policy).
 
 use crate::provider::{CloudError, ErrorCategory};
 
+use super::accounts::AccountError;
+use super::apply::ApplyError;
+use super::cleanup::CleanupError;
+use super::observe::ObserveError;
+use super::report::StatusError;
+use super::validate::InvalidSpec;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid spec: {0}")]
-    InvalidSpec(String),
-    #[error("CloudAccount {0} not found")]
-    AccountNotFound(String),
-    #[error("credentials: {0}")]
-    Credentials(String),
-    #[error("cloud: {0}")]
-    Cloud(#[from] CloudError),
-    #[error("kubernetes: {0}")]
-    Kube(#[from] kube::Error),
-    /// The cloud is deleting the pool; not a failure.
-    #[error("waiting for the cloud to delete the pool")]
-    DeletionPending,
-    #[error("finalizer: {0}")]
-    Finalizer(String),
+    #[error(transparent)]
+    Validate(#[from] InvalidSpec),
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    #[error(transparent)]
+    Observe(#[from] ObserveError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Cleanup(#[from] CleanupError),
+    #[error(transparent)]
+    Status(#[from] StatusError),
+    #[error(transparent)]
+    Finalizer(#[from] FinalizerError),
+    #[error(transparent)]
+    Malformed(#[from] MalformedObject),
+}
+
+/// A NodePool this version of the operator cannot read (written for an older or newer schema,
+/// or with a value the schema lets through but the operator's types do not). It is reported
+/// and waits for a change; the other NodePools go on.
+#[derive(Debug, thiserror::Error)]
+#[error("the NodePool cannot be read by this operator: {message}")]
+pub struct MalformedObject {
+    pub message: String,
+}
+
+impl MalformedObject {
+    pub fn category(&self) -> &'static str {
+        "MalformedObject"
+    }
+}
+
+/// Adding or removing the finalizer failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FinalizerError {
+    #[error("finalizer: {source}")]
+    Patch {
+        #[source]
+        source: kube::Error,
+    },
+    #[error("finalizer: {message}")]
+    Unusable { message: String },
 }
 
 impl Error {
     /// Label value and event reason; a closed set.
     pub fn category(&self) -> &'static str {
         match self {
-            Error::InvalidSpec(_) => "InvalidSpec",
-            Error::AccountNotFound(_) => "AccountNotFound",
-            Error::Credentials(_) => "CredentialsUnavailable",
-            Error::Cloud(e) => match e.category() {
-                ErrorCategory::NotFound => "CloudNotFound",
-                ErrorCategory::AlreadyExists => "CloudAlreadyExists",
-                ErrorCategory::InvalidRequest => "CloudInvalidRequest",
-                ErrorCategory::Quota => "CloudQuota",
-                ErrorCategory::Auth => "CloudAuth",
-                ErrorCategory::Throttled => "CloudThrottled",
-                ErrorCategory::Transient => "CloudUnavailable",
-            },
-            Error::Kube(_) => "KubernetesError",
-            Error::DeletionPending => "Deleting",
+            Error::Validate(e) => e.category(),
+            Error::Account(e) => e.category(),
+            Error::Observe(e) => e.category(),
+            Error::Apply(e) => e.category(),
+            Error::Cleanup(e) => e.category(),
+            Error::Status(e) => e.category(),
             Error::Finalizer(_) => "FinalizerError",
+            Error::Malformed(e) => e.category(),
         }
     }
 
     /// Errors that only a change to the spec can fix wait for that change. A cloud's 4xx does
     /// not: many clear by themselves ("cluster upgrading", a quota raised), so they back off.
     pub fn waits_for_change(&self) -> bool {
-        matches!(self, Error::InvalidSpec(_))
+        match self {
+            Error::Validate(_) | Error::Malformed(_) => true,
+            Error::Account(e) => e.waits_for_change(),
+            _ => false,
+        }
+    }
+
+    /// The cloud's error, when a cloud call failed.
+    pub fn cloud_error(&self) -> Option<&CloudError> {
+        match self {
+            Error::Observe(ObserveError::Cloud { source })
+            | Error::Apply(ApplyError::Cloud { source })
+            | Error::Cleanup(CleanupError::Cloud { source }) => Some(source),
+            _ => None,
+        }
+    }
+
+    /// The cloud is deleting the pool: polled, not a failure.
+    pub fn is_deletion_pending(&self) -> bool {
+        matches!(self, Error::Cleanup(CleanupError::Pending))
     }
 }
 
-impl<E: std::fmt::Display + std::error::Error + 'static> From<kube::runtime::finalizer::Error<E>>
-    for Error
-{
-    fn from(error: kube::runtime::finalizer::Error<E>) -> Self {
-        Error::Finalizer(error.to_string())
+impl From<kube::runtime::finalizer::Error<Error>> for Error {
+    fn from(error: kube::runtime::finalizer::Error<Error>) -> Self {
+        use kube::runtime::finalizer::Error as Finalizer;
+        match error {
+            Finalizer::ApplyFailed(e) | Finalizer::CleanupFailed(e) => e,
+            Finalizer::AddFinalizer(source) | Finalizer::RemoveFinalizer(source) => {
+                FinalizerError::Patch { source }.into()
+            }
+            other => FinalizerError::Unusable {
+                message: other.to_string(),
+            }
+            .into(),
+        }
+    }
+}
+
+/// The category of a failed cloud call, shared by every step that calls the cloud.
+pub fn cloud_category(error: &CloudError) -> &'static str {
+    match error.category() {
+        ErrorCategory::NotFound => "CloudNotFound",
+        ErrorCategory::AlreadyExists => "CloudAlreadyExists",
+        ErrorCategory::InvalidRequest => "CloudInvalidRequest",
+        ErrorCategory::Quota => "CloudQuota",
+        ErrorCategory::Auth => "CloudAuth",
+        ErrorCategory::Throttled => "CloudThrottled",
+        ErrorCategory::Transient => "CloudUnavailable",
     }
 }

@@ -2,17 +2,25 @@
 //! (a NodePool's spec, deletion, finalizers and force-orphan annotation; a CloudAccount's spec;
 //! the Secret an account uses; the removal of the owner of a pool a NodePool also declares),
 //! running [`reconcile::reconcile`] with [`reconcile::error_policy`].
+//!
+//! The pipeline of one reconcile, a module per step: [`validate`] (pure), [`accounts`] and
+//! [`observe`] (reads, from caches where a reflector exists), [`plan`] (pure), [`apply`],
+//! [`cleanup`] (on deletion), [`status`] (pure) and [`report`] (status writes, Events). Each
+//! step has its own error type; [`error::Error`] joins them with a bounded category.
 
 pub mod account_health;
 pub mod accounts;
+pub mod apply;
 pub mod claims;
-pub mod desired;
+pub mod cleanup;
 pub mod error;
 pub mod observe;
 pub mod plan;
 pub mod reconcile;
+pub mod report;
 pub mod status;
 pub mod telemetry;
+pub mod validate;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -23,11 +31,12 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::PartialObjectMeta;
+use kube::core::DeserializeGuard;
 use kube::runtime::controller::Error as ControllerError;
 use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, predicates, watcher};
-use kube::{Api, Client, ResourceExt};
+use kube::{Api, Client, Resource, ResourceExt};
 
 use crate::api::{CloudAccount, FORCE_ORPHAN_ANNOTATION, NodePool};
 use crate::provider::retry::RetryPolicy;
@@ -74,8 +83,8 @@ pub struct Context {
     pub accounts: accounts::Accounts,
     pub health: account_health::AccountHealth,
     /// Every watched NodePool (for the one-owner check).
-    pub pools: Store<NodePool>,
-    pub observations: observe::Observations,
+    pub pools: Store<DeserializeGuard<NodePool>>,
+    pub observations: observe::list_cache::Observations,
     pub recorder: Recorder,
     pub metrics: Arc<telemetry::Metrics>,
     pub failures: Mutex<HashMap<String, u32>>,
@@ -85,10 +94,10 @@ pub struct Context {
 /// What of a NodePool should wake the controller: its spec (generation, which also moves when
 /// deletion starts), its finalizers and the force-orphan annotation. Its own status writes do
 /// not, so a reconcile never triggers the next one.
-fn reconcile_inputs(pool: &NodePool) -> Option<u64> {
+fn reconcile_inputs(pool: &DeserializeGuard<NodePool>) -> Option<u64> {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    pool.metadata.generation.hash(&mut hasher);
-    pool.metadata.deletion_timestamp.is_some().hash(&mut hasher);
+    pool.meta().generation.hash(&mut hasher);
+    pool.meta().deletion_timestamp.is_some().hash(&mut hasher);
     pool.finalizers().hash(&mut hasher);
     pool.annotations()
         .get(FORCE_ORPHAN_ANNOTATION)
@@ -98,27 +107,52 @@ fn reconcile_inputs(pool: &NodePool) -> Option<u64> {
 
 /// The NodePools that declare the same cloud pool as `gone` (woken when it goes, since one of
 /// them becomes the owner).
-fn same_cloud_pool(store: &Store<NodePool>, gone: &NodePool) -> Vec<ObjectRef<NodePool>> {
-    let Some(location) = desired::location(gone) else {
+fn same_cloud_pool(
+    store: &Store<DeserializeGuard<NodePool>>,
+    gone: &DeserializeGuard<NodePool>,
+) -> Vec<ObjectRef<DeserializeGuard<NodePool>>> {
+    let Some(location) = readable(gone).and_then(validate::location) else {
         return Vec::new();
     };
     store
         .state()
         .into_iter()
-        .filter(|p| p.uid() != gone.uid() && desired::location(p).as_ref() == Some(&location))
+        .filter(|p| p.uid() != gone.uid())
+        .filter(|p| readable(p).and_then(validate::location).as_ref() == Some(&location))
         .map(|p| ObjectRef::from_obj(&*p))
         .collect()
 }
 
-fn log_result(
-    result: Result<
-        (ObjectRef<NodePool>, kube::runtime::controller::Action),
-        ControllerError<error::Error, watcher::Error>,
-    >,
-) {
+/// The NodePool, when the operator could read it.
+pub fn readable(object: &DeserializeGuard<NodePool>) -> Option<&NodePool> {
+    object.0.as_ref().ok()
+}
+
+/// The readable NodePools that `wanted` selects.
+fn pools_where(
+    store: &Store<DeserializeGuard<NodePool>>,
+    wanted: impl Fn(&NodePool) -> bool,
+) -> Vec<ObjectRef<DeserializeGuard<NodePool>>> {
+    store
+        .state()
+        .into_iter()
+        .filter(|p| readable(p).is_some_and(&wanted))
+        .map(|p| ObjectRef::from_obj(&*p))
+        .collect()
+}
+
+/// A NodePool as the controller watches it: read, or reported as unreadable.
+type Watched = DeserializeGuard<NodePool>;
+
+type ReconcileResult = Result<
+    (ObjectRef<Watched>, kube::runtime::controller::Action),
+    ControllerError<error::Error, watcher::Error>,
+>;
+
+fn log_result(result: ReconcileResult) {
     match result {
         Ok(_) => {}
-        Err(ControllerError::ReconcilerFailed(error::Error::DeletionPending, _)) => {}
+        Err(ControllerError::ReconcilerFailed(error, _)) if error.is_deletion_pending() => {}
         Err(ControllerError::ReconcilerFailed(error, object)) => tracing::warn!(
             namespace = object.namespace.as_deref().unwrap_or_default(),
             name = %object.name,
@@ -138,7 +172,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let transport = Transport::new(Timeouts::default(), config.retry)?;
     let (pools, accounts, secrets): (
-        Api<NodePool>,
+        Api<DeserializeGuard<NodePool>>,
         Api<CloudAccount>,
         Api<PartialObjectMeta<Secret>>,
     ) = match &config.namespace {
@@ -179,10 +213,11 @@ pub async fn run(
         .ready
         .store(true, std::sync::atomic::Ordering::Relaxed);
 
-    let (pool_store, pool_writer) = reflector::store::<NodePool>();
+    let (pool_store, pool_writer) = reflector::store::<DeserializeGuard<NodePool>>();
     let (account_store, account_writer) = reflector::store::<CloudAccount>();
     let (secret_store, secret_writer) = reflector::store();
-    let (wake, woken) = futures::channel::mpsc::unbounded::<ObjectRef<NodePool>>();
+    let (wake, woken) =
+        futures::channel::mpsc::unbounded::<ObjectRef<DeserializeGuard<NodePool>>>();
     let store_for_deletes = pool_store.clone();
     let pool_watch = match &config.selector {
         Some(selector) => watcher::Config::default().labels(selector),
@@ -223,7 +258,7 @@ pub async fn run(
         ),
         health: account_health::AccountHealth::default(),
         pools: pool_store.clone(),
-        observations: observe::Observations::default(),
+        observations: observe::list_cache::Observations::default(),
         recorder,
         metrics: metrics.clone(),
         failures: Mutex::new(HashMap::new()),
@@ -236,12 +271,9 @@ pub async fn run(
         .watches_stream(account_events, move |account: CloudAccount| {
             let ns = account.namespace();
             let name = account.name_any();
-            pools_of_account
-                .state()
-                .into_iter()
-                .filter(|p| p.namespace() == ns && p.spec.account_ref.name == name)
-                .map(|p| ObjectRef::from_obj(&*p))
-                .collect::<Vec<_>>()
+            pools_where(&pools_of_account, |p| {
+                p.namespace() == ns && p.spec.account_ref.name == name
+            })
         })
         .watches_stream(secret_events, move |secret| {
             let ns = secret.namespace();
@@ -252,12 +284,9 @@ pub async fn run(
                 .filter(|a| a.namespace() == ns && a.spec.credentials_secret_ref.name == name)
                 .map(|a| a.name_any())
                 .collect();
-            pools_of_secret
-                .state()
-                .into_iter()
-                .filter(|p| p.namespace() == ns && accounts.contains(&p.spec.account_ref.name))
-                .map(|p| ObjectRef::from_obj(&*p))
-                .collect::<Vec<_>>()
+            pools_where(&pools_of_secret, |p| {
+                p.namespace() == ns && accounts.contains(&p.spec.account_ref.name)
+            })
         })
         .reconcile_on(woken)
         .with_config(kube::runtime::controller::Config::default().concurrency(config.concurrency))

@@ -2,7 +2,7 @@
 
 use crate::provider::{CountUpdate, ObservedPool, PoolPhase};
 
-use super::desired::Validated;
+use super::validate::Validated;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {

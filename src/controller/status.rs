@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 use crate::api::{ConditionStatus, FORCE_ORPHAN_ANNOTATION, NodePoolStatus, set_condition};
 use crate::provider::{CloudKind, ObservedPool, PoolPhase};
 
-use super::desired::Validated;
 use super::plan::Mode;
+use super::validate::Validated;
 
 /// What the cloud said about the pool this time.
 // One value per reconcile, never held in bulk: boxing the pool would buy nothing.

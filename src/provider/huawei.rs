@@ -2,6 +2,7 @@
 //! token mode (password login for a project-scoped token, cached, refreshed well before expiry
 //! and at once on `APIG.0307`), and the parsing of Huawei error bodies.
 
+use nodepool_wire::signing::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -148,7 +149,7 @@ impl HuaweiSession {
         headers.insert(http::header::CONTENT_TYPE, header(content_type)?);
         match (&self.account.credentials, token) {
             (_, Some(token)) => {
-                headers.insert("x-auth-token", header(token.expose())?);
+                headers.insert("x-auth-token", header(token.expose_secret())?);
             }
             (
                 HuaweiCredentials::AccessKey {
@@ -212,7 +213,7 @@ impl HuaweiSession {
             .map_err(|e| CloudError::transport(format!("bad IAM endpoint: {e}")))?;
         let body = serde_json::to_vec(&json!({"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
-                "name": user, "password": password.expose(), "domain": {"name": domain}}}},
+                "name": user, "password": password.expose_secret(), "domain": {"name": domain}}}},
             "scope": {"project": {"id": self.account.project_id}}}}))
         .map_err(|e| CloudError::transport(e.to_string()))?;
         let info = CallInfo {
@@ -253,7 +254,7 @@ impl HuaweiSession {
             .unwrap_or(now);
         tracing::info!(expires_at = %expires_at, "obtained an IAM token");
         Ok(CachedToken {
-            token: Secret::new(token),
+            token: Secret::from(token),
             issued_at,
             expires_at,
         })

@@ -123,9 +123,9 @@ impl TestClient {
             base: sim.url(),
             http: reqwest::Client::new(),
             huawei_ak: config::DEMO_HUAWEI_ACCESS_KEY.into(),
-            huawei_sk: Secret::new(config::DEMO_HUAWEI_SECRET_KEY),
+            huawei_sk: Secret::from(config::DEMO_HUAWEI_SECRET_KEY),
             alibaba_id: config::DEMO_ALIBABA_ACCESS_KEY_ID.into(),
-            alibaba_secret: Secret::new(config::DEMO_ALIBABA_ACCESS_KEY_SECRET),
+            alibaba_secret: Secret::from(config::DEMO_ALIBABA_ACCESS_KEY_SECRET),
         }
     }
 
@@ -447,14 +447,14 @@ pub mod clients {
     pub fn ak_sk() -> HuaweiCredentials {
         HuaweiCredentials::AccessKey {
             access_key: config::DEMO_HUAWEI_ACCESS_KEY.into(),
-            secret_key: Secret::new(config::DEMO_HUAWEI_SECRET_KEY),
+            secret_key: Secret::from(config::DEMO_HUAWEI_SECRET_KEY),
         }
     }
 
     pub fn iam_user() -> HuaweiCredentials {
         HuaweiCredentials::Password {
             user: config::DEMO_IAM_USER.into(),
-            password: Secret::new(config::DEMO_IAM_PASSWORD),
+            password: Secret::from(config::DEMO_IAM_PASSWORD),
             domain: config::DEMO_IAM_DOMAIN.into(),
         }
     }
@@ -480,7 +480,7 @@ pub mod clients {
     pub fn alibaba_account(sim: &RunningSim, signature: SignatureVersion) -> AlibabaAccount {
         AlibabaAccount {
             access_key_id: config::DEMO_ALIBABA_ACCESS_KEY_ID.into(),
-            access_key_secret: Secret::new(config::DEMO_ALIBABA_ACCESS_KEY_SECRET),
+            access_key_secret: Secret::from(config::DEMO_ALIBABA_ACCESS_KEY_SECRET),
             endpoint: sim.url().parse().unwrap(),
             signature,
             write_budget: Budget::ENS_WRITES,

@@ -110,11 +110,11 @@ impl HuaweiAccount {
     fn demo() -> Self {
         Self {
             access_key: DEMO_HUAWEI_ACCESS_KEY.into(),
-            secret_key: Secret::new(DEMO_HUAWEI_SECRET_KEY),
+            secret_key: Secret::from(DEMO_HUAWEI_SECRET_KEY),
             domain: DEMO_IAM_DOMAIN.into(),
             users: vec![IamUser {
                 name: DEMO_IAM_USER.into(),
-                password: Secret::new(DEMO_IAM_PASSWORD),
+                password: Secret::from(DEMO_IAM_PASSWORD),
             }],
             projects: vec![HuaweiProject {
                 id: DEMO_HUAWEI_PROJECT_ID.into(),
@@ -160,7 +160,7 @@ impl AlibabaAccount {
     fn demo() -> Self {
         Self {
             access_key_id: DEMO_ALIBABA_ACCESS_KEY_ID.into(),
-            access_key_secret: Secret::new(DEMO_ALIBABA_ACCESS_KEY_SECRET),
+            access_key_secret: Secret::from(DEMO_ALIBABA_ACCESS_KEY_SECRET),
             ens_clusters: vec![EnsCluster {
                 id: DEMO_ENS_CLUSTER_ID.into(),
                 region: DEMO_ENS_REGION.into(),

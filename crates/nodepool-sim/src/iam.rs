@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use http::StatusCode;
+use nodepool_wire::signing::ExposeSecret;
 use serde_json::json;
 
 use super::Sim;
@@ -69,7 +70,7 @@ pub fn issue_token(sim: &Sim, req: &Incoming) -> SimResponse {
             "The username or password is wrong.",
         );
     };
-    if iam_user.password.expose() != password {
+    if iam_user.password.expose_secret() != password {
         return SimResponse::iam_error(
             StatusCode::UNAUTHORIZED,
             "The username or password is wrong.",

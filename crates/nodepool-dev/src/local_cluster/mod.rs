@@ -132,6 +132,9 @@ impl LocalCluster {
         let etcd_url = format!("http://127.0.0.1:{client_port}");
         let peer_url = format!("http://127.0.0.1:{peer_port}");
         let url = format!("https://127.0.0.1:{secure_port}");
+        // For tools that read or write the storage directly, as a test of objects stored under
+        // another schema does.
+        write(&file("etcd-url"), &etcd_url)?;
         let kubeconfig_path = file("kubeconfig");
         kubeconfig::write(
             &kubeconfig_path,

@@ -8,6 +8,7 @@
 //!   `x-acs-*` header; the string to sign is `ACS3-HMAC-SHA256\n` + hex SHA-256 of it; the
 //!   signature is hex HMAC-SHA256 keyed with the secret.
 
+use crate::signing::ExposeSecret;
 use base64::Engine;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -67,7 +68,7 @@ pub fn v1_string_to_sign(method: &str, params: &[(String, String)]) -> String {
 
 /// V1 signature (Base64).
 pub fn v1_signature(method: &str, params: &[(String, String)], secret: &Secret) -> String {
-    let key = format!("{}&", secret.expose());
+    let key = format!("{}&", secret.expose_secret());
     let digest = hmac_sha1(&key, &v1_string_to_sign(method, params))
         .finalize()
         .into_bytes();
@@ -96,7 +97,7 @@ pub fn v1_verify(
     let given = base64::engine::general_purpose::STANDARD
         .decode(given)
         .map_err(|_| VerifyError::string_mismatch(&string_to_sign))?;
-    hmac_sha1(&format!("{}&", secret.expose()), &string_to_sign)
+    hmac_sha1(&format!("{}&", secret.expose_secret()), &string_to_sign)
         .verify_slice(&given)
         .map_err(|_| VerifyError::string_mismatch(&string_to_sign))
 }
@@ -188,7 +189,7 @@ pub fn v3_sign(
     let names = v3_signed_header_names(headers);
     let canonical = v3_canonical_request(method, path, query, headers, &names)?;
     let signature = hex::encode(
-        hmac_sha256(secret.expose(), &v3_string_to_sign(&canonical))
+        hmac_sha256(secret.expose_secret(), &v3_string_to_sign(&canonical))
             .finalize()
             .into_bytes(),
     );
@@ -235,7 +236,7 @@ pub fn v3_verify(
     let string_to_sign = v3_string_to_sign(&canonical);
     let expected =
         hex::decode(&auth.signature).map_err(|_| VerifyError::string_mismatch(&string_to_sign))?;
-    hmac_sha256(secret.expose(), &string_to_sign)
+    hmac_sha256(secret.expose_secret(), &string_to_sign)
         .verify_slice(&expected)
         .map_err(|_| VerifyError::string_mismatch(&string_to_sign))
 }
@@ -254,7 +255,7 @@ mod tests {
 
     #[test]
     fn v1_round_trip_and_tampering() {
-        let secret = Secret::new("s");
+        let secret = Secret::from("s");
         let mut params = pairs(&[("Action", "X"), ("Name", "a b*")]);
         v1_sign_params("POST", &mut params, &secret);
         v1_verify("POST", &params, &secret).unwrap();
@@ -265,7 +266,7 @@ mod tests {
 
     #[test]
     fn v3_round_trip_and_unsigned_acs_header_refused() {
-        let secret = Secret::new("s");
+        let secret = Secret::from("s");
         let mut headers = HeaderMap::new();
         headers.insert("host", HeaderValue::from_static("h"));
         headers.insert("x-acs-action", HeaderValue::from_static("A"));

@@ -8,6 +8,7 @@
 //! `SDK-HMAC-SHA256\n{X-Sdk-Date}\n{hex sha256(canonical request)}`, signed with HMAC-SHA256
 //! keyed by the secret key as is.
 
+use crate::signing::ExposeSecret;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
@@ -143,7 +144,7 @@ pub fn string_to_sign(canonical: &str, date: &str) -> String {
 
 fn mac(secret: &Secret, data: &str) -> Hmac<Sha256> {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose().as_bytes())
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose_secret().as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any size"));
     mac.update(data.as_bytes());
     mac
@@ -221,7 +222,7 @@ mod tests {
 
     #[test]
     fn sign_then_verify_and_tampering_fails() {
-        let secret = Secret::new("sk");
+        let secret = Secret::from("sk");
         let h = headers(&[
             ("host", "example.com"),
             ("x-sdk-date", "20240101T000000Z"),
@@ -285,7 +286,7 @@ mod tests {
             )
             .is_err()
         );
-        assert!(verify(&req, &auth, &Secret::new("other")).is_err());
+        assert!(verify(&req, &auth, &Secret::from("other")).is_err());
     }
 
     #[test]
@@ -303,7 +304,7 @@ mod tests {
             signed_headers: vec!["x-sdk-date".into()],
             signature: "00".into(),
         };
-        let error = verify(&req, &auth, &Secret::new("the-secret")).unwrap_err();
+        let error = verify(&req, &auth, &Secret::from("the-secret")).unwrap_err();
         assert!(error.canonical_request_piped().starts_with("GET|/p/|"));
         assert!(!error.to_string().contains("the-secret"));
     }
@@ -323,7 +324,7 @@ mod tests {
             signed_headers: vec!["host".into()],
             signature: "00".into(),
         };
-        assert!(verify(&req, &auth, &Secret::new("s")).is_err());
+        assert!(verify(&req, &auth, &Secret::from("s")).is_err());
         let mut with_underscore = h.clone();
         with_underscore.insert("test_underscore", HeaderValue::from_static("x"));
         assert_eq!(

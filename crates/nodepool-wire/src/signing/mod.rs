@@ -1,14 +1,15 @@
 //! Request signatures of both clouds, shared by the cloud clients (which sign) and the
 //! simulator (which verifies): Huawei `SDK-HMAC-SHA256` ([`huawei`]) and Alibaba V1/V3
 //! ([`alibaba`]), over the RFC 3986 encoding both use ([`encoding`]). Secrets are held in
-//! [`Secret`], which never prints itself.
+//! [`Secret`] (secrecy's `SecretString`): it prints as `[REDACTED]`, cannot be serialised, and
+//! is zeroed when dropped; [`ExposeSecret`] reads it for signing.
 
 pub mod alibaba;
 pub mod encoding;
 pub mod huawei;
-mod secret;
-
-pub use secret::Secret;
+pub use secrecy::ExposeSecret;
+/// A credential value (secret key, password, token).
+pub use secrecy::SecretString as Secret;
 
 /// The three fields of an `Authorization` header of either cloud:
 /// `ALGORITHM Key1=credential, SignedHeaders=a;b, Signature=hex` (Huawei names the credential
@@ -106,5 +107,18 @@ impl VerifyError {
             .or(self.canonical_request.as_deref())
             .unwrap_or(&self.reason)
             .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_never_prints_itself() {
+        let secret = Secret::from("hunter2");
+        let shown = format!("{secret:?} {:?}", Some(secret.clone()));
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert_eq!(secret.expose_secret(), "hunter2");
     }
 }

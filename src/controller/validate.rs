@@ -1,5 +1,5 @@
-//! Validation (pure): a NodePool and its account become the pool to converge to, or a reason
-//! why the spec cannot be acted on.
+//! Validate (pure): a NodePool becomes the pool to converge to ([`Validated`]), or the reason
+//! its spec cannot be acted on ([`InvalidSpec`]).
 
 use kube::ResourceExt;
 
@@ -65,9 +65,24 @@ fn modelarts_name_ok(name: &str) -> bool {
         && !name.ends_with("-default")
 }
 
+/// A spec that cannot be acted on until it changes.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid spec: {0}")]
+pub struct InvalidSpec(pub String);
+
+impl InvalidSpec {
+    pub fn category(&self) -> &'static str {
+        "InvalidSpec"
+    }
+}
+
 /// Checks what the schema cannot (rules that depend on `metadata.name`) and builds the
 /// provider-side pool.
-pub fn validate(pool: &NodePool) -> Result<Validated, String> {
+pub fn validate(pool: &NodePool) -> Result<Validated, InvalidSpec> {
+    validated(pool).map_err(InvalidSpec)
+}
+
+fn validated(pool: &NodePool) -> Result<Validated, String> {
     let spec: &NodePoolSpec = &pool.spec;
     let name = spec
         .pool_name

@@ -1,0 +1,189 @@
+//! Apply: carries out the one action the plan chose (create, adopt, update) and reports what
+//! the cloud shows afterwards. A create looks the pool up by name right before creating and
+//! records the new pool's id in status at once, so a lost answer or a crash never leads to a
+//! second pool.
+
+use kube::api::{Patch, PatchParams};
+use kube::runtime::events::EventType;
+use kube::{Api, ResourceExt};
+use serde_json::json;
+
+use super::Context;
+use super::error::cloud_category;
+use super::observe::{Target, read};
+use super::plan::Action;
+use super::report::publish;
+use super::status::Observation;
+use super::validate::Validated;
+use crate::api::NodePool;
+use crate::provider::{CloudError, ObservedPool};
+
+/// An action could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("cloud: {source}")]
+    Cloud {
+        #[source]
+        source: CloudError,
+    },
+    /// The pool exists in the cloud but its id could not be recorded; the next reconcile finds
+    /// it by name.
+    #[error("kubernetes: {source}")]
+    RecordId {
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl ApplyError {
+    pub fn category(&self) -> &'static str {
+        match self {
+            ApplyError::Cloud { source } => cloud_category(source),
+            ApplyError::RecordId { .. } => "KubernetesError",
+        }
+    }
+}
+
+impl From<CloudError> for ApplyError {
+    fn from(source: CloudError) -> Self {
+        ApplyError::Cloud { source }
+    }
+}
+
+/// What applying left: the freshest view of the pool (also on failure), and the action done.
+pub struct Applied {
+    pub observation: Observation,
+    pub result: Result<Action, ApplyError>,
+}
+
+impl Applied {
+    fn done(observation: Observation, action: Action) -> Self {
+        Self {
+            observation,
+            result: Ok(action),
+        }
+    }
+
+    fn failed(observation: Observation, error: impl Into<ApplyError>) -> Self {
+        Self {
+            observation,
+            result: Err(error.into()),
+        }
+    }
+}
+
+fn seen(observed: Option<ObservedPool>) -> Observation {
+    match observed {
+        Some(pool) => Observation::Seen(pool),
+        None => Observation::Absent,
+    }
+}
+
+/// Records the pool's id in status at once, before anything else can fail.
+async fn record_id(
+    api: &Api<NodePool>,
+    pool: &NodePool,
+    validated: &Validated,
+    id: &str,
+) -> Result<(), ApplyError> {
+    let patch = json!({"status": {"poolId": id, "poolName": validated.pool.name, "provider": validated.cloud.as_str()}});
+    api.patch_status(
+        &pool.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map_err(|source| ApplyError::RecordId { source })?;
+    Ok(())
+}
+
+async fn adopted(ctx: &Context, pool: &NodePool, found: &ObservedPool) {
+    let note = format!("adopted the existing cloud pool {}", found.id);
+    publish(ctx, pool, EventType::Normal, "Adopted", note).await;
+}
+
+/// Carries out `action` on the pool the cloud showed as `observed`.
+pub async fn apply(
+    ctx: &Context,
+    api: &Api<NodePool>,
+    target: Target<'_>,
+    observed: Option<ObservedPool>,
+    action: Action,
+) -> Applied {
+    let Target {
+        pool,
+        validated,
+        resolved,
+        cache_key,
+    } = target;
+    let provider = resolved.provider.as_ref();
+    let parent = &validated.parent;
+    match action {
+        Action::Create => {
+            // Never create twice: the list may predate a pool of this name (made by hand, or
+            // by a create whose answer was lost), so look it up right before creating.
+            let existing = match provider.find(parent, &validated.pool.name).await {
+                Ok(existing) => existing,
+                Err(e) => return Applied::failed(Observation::Absent, e),
+            };
+            let (found, action) = match existing {
+                Some(existing) => {
+                    if let Some(owner) = existing.owner.clone()
+                        && owner != validated.owner
+                    {
+                        return Applied::done(Observation::NotRead, Action::Conflict { owner });
+                    }
+                    adopted(ctx, pool, &existing).await;
+                    (existing, Action::Adopt)
+                }
+                None => match provider.create(parent, &validated.pool).await {
+                    Ok(created) => {
+                        let note = format!("created cloud pool {}", created.id);
+                        publish(ctx, pool, EventType::Normal, "Created", note).await;
+                        (created, Action::Create)
+                    }
+                    // The answer may be lost after the cloud acted: the next attempt looks
+                    // the pool up by name first.
+                    Err(e) => return Applied::failed(Observation::Absent, e),
+                },
+            };
+            ctx.observations.invalidate(cache_key);
+            if let Err(e) = record_id(api, pool, validated, &found.id).await {
+                return Applied::failed(Observation::Seen(found), e);
+            }
+            Applied::done(Observation::Seen(found), action)
+        }
+        Action::Adopt => {
+            if let Some(found) = &observed {
+                adopted(ctx, pool, found).await;
+            }
+            Applied::done(seen(observed), Action::Adopt)
+        }
+        Action::Conflict { owner } => {
+            Applied::done(Observation::NotRead, Action::Conflict { owner })
+        }
+        Action::Update { count, reasons } => {
+            let Some(current) = observed else {
+                return Applied::done(Observation::Absent, Action::Wait);
+            };
+            if let Err(e) = provider
+                .update(parent, &current, &validated.pool, count)
+                .await
+            {
+                return Applied::failed(Observation::Seen(current), e);
+            }
+            publish(ctx, pool, EventType::Normal, "Updating", reasons.join("; ")).await;
+            ctx.observations.invalidate(cache_key);
+            let refreshed = read(ctx, resolved, cache_key, parent, &current.id)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(current);
+            Applied::done(
+                Observation::Seen(refreshed),
+                Action::Update { count, reasons },
+            )
+        }
+        action @ (Action::Wait | Action::Nothing) => Applied::done(seen(observed), action),
+    }
+}

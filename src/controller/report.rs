@@ -1,0 +1,107 @@
+//! What the user sees of a reconcile: the status subresource (written only when it changed)
+//! and Events (a warning once per distinct problem, not on every retry).
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::events::{Event, EventType};
+use kube::{Api, Resource, ResourceExt};
+
+use super::Context;
+use super::status;
+use crate::api::{NodePool, NodePoolStatus};
+
+/// Writing the status failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("kubernetes: {source}")]
+    Write {
+        #[source]
+        source: kube::Error,
+    },
+}
+
+impl StatusError {
+    pub fn category(&self) -> &'static str {
+        "KubernetesError"
+    }
+}
+
+/// The time of a condition transition, to the second as Kubernetes shows it.
+pub fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Writes the status if it differs from what the object shows, removing fields that no longer
+/// apply.
+pub async fn write_status(
+    api: &Api<NodePool>,
+    pool: &NodePool,
+    status: &NodePoolStatus,
+) -> Result<(), StatusError> {
+    let shown = pool.status.clone().unwrap_or_default();
+    if pool.status.is_some() && &shown == status {
+        return Ok(());
+    }
+    api.patch_status(
+        &pool.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&status::patch(&shown, status)),
+    )
+    .await
+    .map_err(|source| StatusError::Write { source })?;
+    Ok(())
+}
+
+pub async fn publish(ctx: &Context, pool: &NodePool, type_: EventType, reason: &str, note: String) {
+    publish_to(ctx, pool.object_ref(&()), type_, reason, note).await;
+}
+
+async fn publish_to(
+    ctx: &Context,
+    reference: ObjectReference,
+    type_: EventType,
+    reason: &str,
+    note: String,
+) {
+    let event = Event {
+        type_,
+        reason: reason.to_owned(),
+        note: Some(note),
+        action: reason.to_owned(),
+        secondary: None,
+    };
+    if let Err(error) = ctx.recorder.publish(&event, &reference).await {
+        tracing::debug!(%error, "could not publish an event");
+    }
+}
+
+/// Publishes a warning once per distinct problem of an object (not on every retry).
+pub async fn warn_once(ctx: &Context, pool: &NodePool, reason: &str, text: String) {
+    let uid = pool.uid().unwrap_or_default();
+    warn_once_about(ctx, &uid, pool.object_ref(&()), reason, text).await;
+}
+
+/// [`warn_once`] for an object known only by its reference (one that cannot be read).
+pub async fn warn_once_about(
+    ctx: &Context,
+    uid: &str,
+    reference: ObjectReference,
+    reason: &str,
+    text: String,
+) {
+    let fresh = {
+        let mut last = ctx.last_warning.lock().unwrap_or_else(|e| e.into_inner());
+        last.insert(uid.to_owned(), text.clone()).as_ref() != Some(&text)
+    };
+    if fresh {
+        publish_to(ctx, reference, EventType::Warning, reason, text).await;
+    }
+}
+
+/// Forgets the last warning of a NodePool that is healthy again.
+pub fn clear_warning(ctx: &Context, pool: &NodePool) {
+    ctx.last_warning
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&pool.uid().unwrap_or_default());
+}
