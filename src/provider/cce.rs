@@ -8,12 +8,14 @@ use async_trait::async_trait;
 use http::Method;
 use serde_json::{Value, json};
 
-use super::huawei::HuaweiSession;
+use super::huawei::{HuaweiService, HuaweiSession};
 use super::{
     Autoscaling, CloudError, CloudKind, CountUpdate, DeleteOutcome, DesiredPool, NodePoolProvider,
     ObservedPool, PoolPhase, PoolSpec, count,
 };
 use nodepool_wire::cce::{self as wire, NodePool, NodePoolList, NodePoolSpec};
+
+const CCE: HuaweiService = HuaweiService::CCE;
 
 /// Label keys CCE manages itself.
 const SERVER_LABEL_PREFIX: &str = "cce.cloud.com/";
@@ -30,15 +32,20 @@ impl CceProvider {
         Self { session, endpoint }
     }
 
-    fn url(&self, cluster: &str, suffix: &str) -> Result<url::Url, CloudError> {
-        let path = format!(
-            "/api/v3/projects/{}/clusters/{}/nodepools{suffix}",
-            segment(&self.session.account.project_id),
-            segment(cluster)
-        );
-        self.endpoint
-            .join(&path)
-            .map_err(|e| CloudError::transport(format!("bad CCE endpoint: {e}")))
+    /// The node pools of `cluster`, or the one named `pool`.
+    fn url(&self, cluster: &str, pool: Option<&str>) -> Result<url::Url, CloudError> {
+        let project = self.session.account.project_id.as_str();
+        let mut segments = vec![
+            "api",
+            "v3",
+            "projects",
+            project,
+            "clusters",
+            cluster,
+            "nodepools",
+        ];
+        segments.extend(pool);
+        CCE.url(&self.endpoint, &segments)
     }
 
     async fn call(
@@ -48,25 +55,10 @@ impl CceProvider {
         url: url::Url,
         body: Option<&Value>,
     ) -> Result<Value, CloudError> {
-        let response = self
-            .session
-            .call("cce", operation, method, url, body, "application/json")
-            .await?;
-        serde_json::from_slice(&response.body).map_err(|e| {
-            CloudError::transport(format!(
-                "CCE answered {operation} with unreadable JSON: {e}"
-            ))
-        })
+        self.session
+            .call_json(CCE, operation, method, url, body, "application/json")
+            .await
     }
-}
-
-fn segment(value: &str) -> String {
-    nodepool_wire::signing::encoding::encode(value)
-}
-
-fn parse<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T, CloudError> {
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| CloudError::transport(format!("unexpected {what} from CCE: {e}")))
 }
 
 /// The neutral view of a CCE pool.
@@ -244,23 +236,18 @@ impl NodePoolProvider for CceProvider {
 
     async fn list(&self, cluster: &str) -> Result<Vec<ObservedPool>, CloudError> {
         let value = self
-            .call("list", Method::GET, self.url(cluster, "")?, None)
+            .call("list", Method::GET, self.url(cluster, None)?, None)
             .await?;
-        let list: NodePoolList = parse(value, "pool list")?;
+        let list: NodePoolList = CCE.parse(value, "pool list")?;
         Ok(list.items.iter().map(observe).collect())
     }
 
     async fn get(&self, cluster: &str, id: &str) -> Result<Option<ObservedPool>, CloudError> {
         match self
-            .call(
-                "get",
-                Method::GET,
-                self.url(cluster, &format!("/{}", segment(id)))?,
-                None,
-            )
+            .call("get", Method::GET, self.url(cluster, Some(id))?, None)
             .await
         {
-            Ok(value) => Ok(Some(observe(&parse::<NodePool>(value, "pool")?))),
+            Ok(value) => Ok(Some(observe(&CCE.parse::<NodePool>(value, "pool")?))),
             Err(CloudError::NotFound { .. }) => Ok(None),
             Err(error) => Err(error),
         }
@@ -283,9 +270,14 @@ impl NodePoolProvider for CceProvider {
         };
         let body = serde_json::to_value(&pool).map_err(|e| CloudError::transport(e.to_string()))?;
         let value = self
-            .call("create", Method::POST, self.url(cluster, "")?, Some(&body))
+            .call(
+                "create",
+                Method::POST,
+                self.url(cluster, None)?,
+                Some(&body),
+            )
             .await?;
-        Ok(observe(&parse::<NodePool>(value, "created pool")?))
+        Ok(observe(&CCE.parse::<NodePool>(value, "created pool")?))
     }
 
     async fn update(
@@ -296,7 +288,7 @@ impl NodePoolProvider for CceProvider {
         count: CountUpdate,
     ) -> Result<(), CloudError> {
         let body = update_body(desired, count)?;
-        let url = self.url(cluster, &format!("/{}", segment(&observed.id)))?;
+        let url = self.url(cluster, Some(&observed.id))?;
         self.call("update", Method::PUT, url, Some(&body))
             .await
             .map(drop)
@@ -304,12 +296,7 @@ impl NodePoolProvider for CceProvider {
 
     async fn delete(&self, cluster: &str, id: &str) -> Result<DeleteOutcome, CloudError> {
         match self
-            .call(
-                "delete",
-                Method::DELETE,
-                self.url(cluster, &format!("/{}", segment(id)))?,
-                None,
-            )
+            .call("delete", Method::DELETE, self.url(cluster, Some(id))?, None)
             .await
         {
             Ok(value) => {
@@ -338,7 +325,7 @@ impl NodePoolProvider for CceProvider {
             "metadata": {"name": observed.name},
             "spec": {"nodeTemplate": {"k8sTags": labels}, "ignoreInitialNodeCount": true},
         });
-        let url = self.url(cluster, &format!("/{}", segment(&observed.id)))?;
+        let url = self.url(cluster, Some(&observed.id))?;
         self.call("update", Method::PUT, url, Some(&body))
             .await
             .map(drop)

@@ -1,6 +1,6 @@
 //! Huawei Cloud request plumbing shared by the CCE and ModelArts clients: AK/SK signing or IAM
 //! token mode (password login for a project-scoped token, cached, refreshed well before expiry
-//! and at once on `APIG.0307`), and the parsing of Huawei error bodies.
+//! and at once on `APIG.0307`), URLs, JSON answers, and the parsing of Huawei error bodies.
 
 use nodepool_wire::signing::ExposeSecret;
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderValue, Method};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -58,6 +59,44 @@ impl CachedToken {
         let lifetime = self.expires_at - self.issued_at;
         let margin = (lifetime / 10).min(chrono::Duration::hours(1));
         now + margin < self.expires_at
+    }
+}
+
+/// A Huawei service as requests name it: `cloud` in metrics and budget keys, `display` in error
+/// texts (which status messages and tests quote).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HuaweiService {
+    pub cloud: &'static str,
+    pub display: &'static str,
+}
+
+impl HuaweiService {
+    pub const CCE: Self = Self {
+        cloud: "cce",
+        display: "CCE",
+    };
+    pub const MODELARTS: Self = Self {
+        cloud: "modelarts",
+        display: "ModelArts",
+    };
+
+    /// `endpoint` joined with the path `/s1/s2/...`, every segment percent-encoded (fixed
+    /// segments such as `nodepools` encode to themselves).
+    pub fn url(self, endpoint: &url::Url, segments: &[&str]) -> Result<url::Url, CloudError> {
+        let path: String = segments
+            .iter()
+            .map(|s| format!("/{}", nodepool_wire::signing::encoding::encode(s)))
+            .collect();
+        endpoint
+            .join(&path)
+            .map_err(|e| CloudError::transport(format!("bad {} endpoint: {e}", self.display)))
+    }
+
+    /// A JSON answer as the type `T`; `what` names it in the error, with the failing path.
+    pub fn parse<T: DeserializeOwned>(self, value: Value, what: &str) -> Result<T, CloudError> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            CloudError::transport(format!("unexpected {what} from {}: {e}", self.display))
+        })
     }
 }
 
@@ -132,6 +171,27 @@ impl HuaweiSession {
             status: 401,
             code: "APIG.0307".into(),
             message: "the token was refused twice".into(),
+        })
+    }
+
+    /// [`Self::call`] for `service`, reading the answer as JSON.
+    pub async fn call_json(
+        &self,
+        service: HuaweiService,
+        operation: &'static str,
+        method: Method,
+        url: url::Url,
+        body: Option<&Value>,
+        content_type: &str,
+    ) -> Result<Value, CloudError> {
+        let response = self
+            .call(service.cloud, operation, method, url, body, content_type)
+            .await?;
+        serde_json::from_slice(&response.body).map_err(|e| {
+            CloudError::transport(format!(
+                "{} answered {operation} with unreadable JSON: {e}",
+                service.display
+            ))
         })
     }
 
@@ -300,4 +360,45 @@ pub fn classify(response: &HttpResponse) -> CloudError {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
     CloudError::from_response(response.status, code, message, retry_after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_segments_are_percent_encoded_and_fixed_ones_kept() {
+        let endpoint = url::Url::parse("https://cce.example.com:8443/ignored").unwrap();
+        let url = HuaweiService::CCE
+            .url(
+                &endpoint,
+                &[
+                    "api",
+                    "v3",
+                    "projects",
+                    "p 1",
+                    "clusters",
+                    "a/b?c",
+                    "nodepools",
+                ],
+            )
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://cce.example.com:8443/api/v3/projects/p%201/clusters/a%2Fb%3Fc/nodepools"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_service() {
+        let error = HuaweiService::MODELARTS
+            .parse::<Vec<u32>>(json!({"items": 1}), "pool list")
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("unexpected pool list from ModelArts: "),
+            "{error}"
+        );
+    }
 }

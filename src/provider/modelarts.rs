@@ -10,12 +10,14 @@ use async_trait::async_trait;
 use http::Method;
 use serde_json::{Value, json};
 
-use super::huawei::HuaweiSession;
+use super::huawei::{HuaweiService, HuaweiSession};
 use super::{
     CloudError, CloudKind, CountUpdate, DeleteOutcome, DesiredPool, NodePoolProvider, ObservedPool,
     PoolPhase, PoolSpec, count,
 };
 use nodepool_wire::modelarts::{self as wire, NodePool, NodePoolList};
+
+const MODELARTS: HuaweiService = HuaweiService::MODELARTS;
 
 #[derive(Debug, Clone)]
 pub struct ModelArtsProvider {
@@ -24,24 +26,17 @@ pub struct ModelArtsProvider {
     endpoint: url::Url,
 }
 
-fn segment(value: &str) -> String {
-    nodepool_wire::signing::encoding::encode(value)
-}
-
 impl ModelArtsProvider {
     pub fn new(session: HuaweiSession, endpoint: url::Url) -> Self {
         Self { session, endpoint }
     }
 
-    fn url(&self, resource_pool: &str, suffix: &str) -> Result<url::Url, CloudError> {
-        let path = format!(
-            "/v2/{}/pools/{}/nodepools{suffix}",
-            segment(&self.session.account.project_id),
-            segment(resource_pool)
-        );
-        self.endpoint
-            .join(&path)
-            .map_err(|e| CloudError::transport(format!("bad ModelArts endpoint: {e}")))
+    /// The node pools of `resource_pool`, or the one named `pool`.
+    fn url(&self, resource_pool: &str, pool: Option<&str>) -> Result<url::Url, CloudError> {
+        let project = self.session.account.project_id.as_str();
+        let mut segments = vec!["v2", project, "pools", resource_pool, "nodepools"];
+        segments.extend(pool);
+        MODELARTS.url(&self.endpoint, &segments)
     }
 
     async fn call(
@@ -52,21 +47,10 @@ impl ModelArtsProvider {
         body: Option<&Value>,
         content_type: &str,
     ) -> Result<Value, CloudError> {
-        let response = self
-            .session
-            .call("modelarts", operation, method, url, body, content_type)
-            .await?;
-        serde_json::from_slice(&response.body).map_err(|e| {
-            CloudError::transport(format!(
-                "ModelArts answered {operation} with unreadable JSON: {e}"
-            ))
-        })
+        self.session
+            .call_json(MODELARTS, operation, method, url, body, content_type)
+            .await
     }
-}
-
-fn parse<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T, CloudError> {
-    serde_path_to_error::deserialize(value)
-        .map_err(|e| CloudError::transport(format!("unexpected {what} from ModelArts: {e}")))
 }
 
 fn resources(
@@ -225,12 +209,12 @@ impl NodePoolProvider for ModelArtsProvider {
             .call(
                 "list",
                 Method::GET,
-                self.url(resource_pool, "")?,
+                self.url(resource_pool, None)?,
                 None,
                 "application/json",
             )
             .await?;
-        let list: NodePoolList = parse(value, "pool list")?;
+        let list: NodePoolList = MODELARTS.parse(value, "pool list")?;
         Ok(list.items.iter().map(observe).collect())
     }
 
@@ -248,12 +232,12 @@ impl NodePoolProvider for ModelArtsProvider {
         resource_pool: &str,
         name: &str,
     ) -> Result<Option<ObservedPool>, CloudError> {
-        let url = self.url(resource_pool, &format!("/{}", segment(name)))?;
+        let url = self.url(resource_pool, Some(name))?;
         match self
             .call("get", Method::GET, url, None, "application/json")
             .await
         {
-            Ok(value) => Ok(Some(observe(&parse::<NodePool>(value, "pool")?))),
+            Ok(value) => Ok(Some(observe(&MODELARTS.parse::<NodePool>(value, "pool")?))),
             Err(CloudError::NotFound { code, message })
                 if message.contains("pool not found") && !message.contains("nodepool") =>
             {
@@ -290,12 +274,14 @@ impl NodePoolProvider for ModelArtsProvider {
             .call(
                 "create",
                 Method::POST,
-                self.url(resource_pool, "")?,
+                self.url(resource_pool, None)?,
                 Some(&body),
                 "application/json",
             )
             .await?;
-        Ok(observe(&parse::<NodePool>(value, "created pool")?))
+        Ok(observe(
+            &MODELARTS.parse::<NodePool>(value, "created pool")?,
+        ))
     }
 
     async fn update(
@@ -306,7 +292,7 @@ impl NodePoolProvider for ModelArtsProvider {
         count: CountUpdate,
     ) -> Result<(), CloudError> {
         let body = patch_body(desired, observed, count)?;
-        let url = self.url(resource_pool, &format!("/{}", segment(&observed.id)))?;
+        let url = self.url(resource_pool, Some(&observed.id))?;
         self.call(
             "patch",
             Method::PATCH,
@@ -319,7 +305,7 @@ impl NodePoolProvider for ModelArtsProvider {
     }
 
     async fn delete(&self, resource_pool: &str, name: &str) -> Result<DeleteOutcome, CloudError> {
-        let url = self.url(resource_pool, &format!("/{}", segment(name)))?;
+        let url = self.url(resource_pool, Some(name))?;
         match self
             .call("delete", Method::DELETE, url, None, "application/json")
             .await
@@ -335,7 +321,7 @@ impl NodePoolProvider for ModelArtsProvider {
             return Ok(());
         }
         let body = json!({"spec": {"resources": {"labels": {super::OWNER_LABEL: null}}}});
-        let url = self.url(resource_pool, &format!("/{}", segment(&observed.id)))?;
+        let url = self.url(resource_pool, Some(&observed.id))?;
         self.call(
             "patch",
             Method::PATCH,

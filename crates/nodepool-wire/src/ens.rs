@@ -2,8 +2,9 @@
 //!
 //! Quirks these types carry: RPC style, every parameter in the query string, and nested
 //! objects as ONE parameter holding a JSON string (`NodepoolInfo={"Name":"test1"}`), which
-//! [`Params`] encodes and decodes; there is no single-pool read (list and filter); scale-out
-//! sends the new total (`Body={"Count":N}`), scale-in names the nodes to delete.
+//! [`rpc_params`] encodes and decodes from the request types' serde form; there is no
+//! single-pool read (list and filter); scale-out sends the new total (`Body={"Count":N}`),
+//! scale-in names the nodes to delete.
 
 use std::fmt;
 
@@ -11,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::Extra;
+use crate::rpc_params;
 
 pub const API_VERSION: &str = "2017-11-10";
 
@@ -23,93 +25,32 @@ pub enum EnsParamError {
     Malformed { name: String, reason: String },
 }
 
-/// Decoded RPC parameters with typed accessors.
-#[derive(Debug, Clone, Default)]
-pub struct Params(pub Vec<(String, String)>);
-
-impl Params {
-    fn raw(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn string(&self, name: &str) -> Result<Option<String>, EnsParamError> {
-        Ok(self.raw(name).map(str::to_owned))
-    }
-
-    pub fn required_string(&self, name: &str) -> Result<String, EnsParamError> {
-        self.raw(name)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| EnsParamError::Missing(name.into()))
-    }
-
-    pub fn number(&self, name: &str) -> Result<Option<i64>, EnsParamError> {
-        self.raw(name)
-            .map(|v| {
-                v.parse::<i64>().map_err(|e| EnsParamError::Malformed {
-                    name: name.into(),
-                    reason: e.to_string(),
-                })
-            })
-            .transpose()
-    }
-
-    pub fn boolean(&self, name: &str) -> Result<Option<bool>, EnsParamError> {
-        self.raw(name)
-            .map(|v| match v {
-                "true" => Ok(true),
-                "false" => Ok(false),
-                other => Err(EnsParamError::Malformed {
-                    name: name.into(),
-                    reason: format!("{other:?} is not true or false"),
-                }),
-            })
-            .transpose()
-    }
-
-    /// A nested object sent as a JSON string.
-    pub fn json<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, EnsParamError> {
-        self.raw(name)
-            .map(|v| {
-                serde_json::from_str(v).map_err(|e| EnsParamError::Malformed {
-                    name: name.into(),
-                    reason: e.to_string(),
-                })
-            })
-            .transpose()
-    }
-
-    pub fn required_json<T: DeserializeOwned>(&self, name: &str) -> Result<T, EnsParamError> {
-        self.json(name)?
-            .ok_or_else(|| EnsParamError::Missing(name.into()))
-    }
-
-    fn push(&mut self, name: &str, value: impl Into<String>) {
-        self.0.push((name.to_owned(), value.into()));
-    }
-
-    fn push_opt<T: ToString>(&mut self, name: &str, value: &Option<T>) {
-        if let Some(v) = value {
-            self.push(name, v.to_string());
+impl EnsParamError {
+    /// The parameter named.
+    pub fn parameter(&self) -> &str {
+        match self {
+            Self::Missing(name) | Self::Malformed { name, .. } => name,
         }
-    }
-
-    fn push_json<T: Serialize>(&mut self, name: &str, value: &T) {
-        // Serialising plain data structs cannot fail.
-        self.push(name, serde_json::to_string(value).unwrap_or_default());
     }
 }
 
-/// An action's business parameters, to and from RPC parameters.
-pub trait RpcRequest: Sized {
+/// An action's business parameters, to and from RPC parameters as [`rpc_params`] derives them
+/// from the request's serde representation.
+pub trait RpcRequest: Serialize + DeserializeOwned {
     const ACTION: &'static str;
     /// Whether sending the request twice does no more than sending it once.
     const REPEATABLE: bool = true;
-    fn to_params(&self) -> Vec<(String, String)>;
-    fn from_params(params: &[(String, String)]) -> Result<Self, EnsParamError>;
+    /// Parameters whose absence or unreadable JSON is reported before any other error.
+    const CHECKED_FIRST: &'static [&'static str] = &[];
+
+    fn to_params(&self) -> Vec<(String, String)> {
+        // Request structs hold plain data, which always encodes.
+        rpc_params::to_params(self).unwrap_or_default()
+    }
+
+    fn from_params(params: &[(String, String)]) -> Result<Self, EnsParamError> {
+        rpc_params::from_params_checking_first(params, Self::CHECKED_FIRST)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -195,7 +136,8 @@ pub struct KubernetesConfig {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct CreateClusterNodePoolRequest {
     pub cluster_id: String,
     pub nodepool_info: NodepoolInfo,
@@ -207,30 +149,10 @@ impl RpcRequest for CreateClusterNodePoolRequest {
     const ACTION: &'static str = "CreateClusterNodePool";
     // ENS has no duplicate-name check: a second create makes a second pool.
     const REPEATABLE: bool = false;
-
-    fn to_params(&self) -> Vec<(String, String)> {
-        let mut p = Params::default();
-        p.push("ClusterId", self.cluster_id.clone());
-        p.push_json("NodepoolInfo", &self.nodepool_info);
-        p.push_json("ScalingGroup", &self.scaling_group);
-        if let Some(config) = &self.kubernetes_config {
-            p.push_json("KubernetesConfig", config);
-        }
-        p.0
-    }
-
-    fn from_params(params: &[(String, String)]) -> Result<Self, EnsParamError> {
-        let p = Params(params.to_vec());
-        Ok(Self {
-            cluster_id: p.required_string("ClusterId")?,
-            nodepool_info: p.required_json("NodepoolInfo")?,
-            scaling_group: p.required_json("ScalingGroup")?,
-            kubernetes_config: p.json("KubernetesConfig")?,
-        })
-    }
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct DescribeClusterNodePoolsRequest {
     pub cluster_id: String,
     pub page_number: Option<i64>,
@@ -239,23 +161,6 @@ pub struct DescribeClusterNodePoolsRequest {
 
 impl RpcRequest for DescribeClusterNodePoolsRequest {
     const ACTION: &'static str = "DescribeClusterNodePools";
-
-    fn to_params(&self) -> Vec<(String, String)> {
-        let mut p = Params::default();
-        p.push("ClusterId", self.cluster_id.clone());
-        p.push_opt("PageNumber", &self.page_number);
-        p.push_opt("PageSize", &self.page_size);
-        p.0
-    }
-
-    fn from_params(params: &[(String, String)]) -> Result<Self, EnsParamError> {
-        let p = Params(params.to_vec());
-        Ok(Self {
-            cluster_id: p.required_string("ClusterId")?,
-            page_number: p.number("PageNumber")?,
-            page_size: p.number("PageSize")?,
-        })
-    }
 }
 
 /// `Body` of ScaleClusterNodePool (`Count`: the new total) and DeleteClusterNodes (`Nodes`).
@@ -270,82 +175,82 @@ pub struct ActionBody {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct ScaleClusterNodePoolRequest {
     pub cluster_id: String,
     pub nodepool_id: String,
-    /// The new total, greater than the current count.
+    /// The new total, greater than the current count; sent as `Body={"Count":N}`.
+    #[serde(rename = "Body", with = "body_count")]
     pub count: i64,
+}
+
+/// A scale-out count as the [`ActionBody`] it travels in.
+mod body_count {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
+
+    use super::ActionBody;
+
+    pub fn serialize<S: Serializer>(count: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+        ActionBody {
+            count: Some(*count),
+            ..ActionBody::default()
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+        ActionBody::deserialize(deserializer)?
+            .count
+            .ok_or_else(|| D::Error::missing_field("Body.Count"))
+    }
 }
 
 impl RpcRequest for ScaleClusterNodePoolRequest {
     const ACTION: &'static str = "ScaleClusterNodePool";
-
-    fn to_params(&self) -> Vec<(String, String)> {
-        let mut p = Params::default();
-        p.push("ClusterId", self.cluster_id.clone());
-        p.push("NodepoolId", self.nodepool_id.clone());
-        p.push_json(
-            "Body",
-            &ActionBody {
-                count: Some(self.count),
-                ..ActionBody::default()
-            },
-        );
-        p.0
-    }
-
-    fn from_params(params: &[(String, String)]) -> Result<Self, EnsParamError> {
-        let p = Params(params.to_vec());
-        let body: ActionBody = p.required_json("Body")?;
-        Ok(Self {
-            cluster_id: p.required_string("ClusterId")?,
-            nodepool_id: p.required_string("NodepoolId")?,
-            count: body
-                .count
-                .ok_or_else(|| EnsParamError::Missing("Body.Count".into()))?,
-        })
-    }
+    const CHECKED_FIRST: &'static [&'static str] = &["Body"];
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct DeleteClusterNodesRequest {
     pub cluster_id: String,
+    /// Sent as `Body={"Nodes":[...]}`.
+    #[serde(rename = "Body", with = "body_nodes")]
     pub nodes: Vec<String>,
     pub release_node: Option<bool>,
 }
 
-impl RpcRequest for DeleteClusterNodesRequest {
-    const ACTION: &'static str = "DeleteClusterNodes";
+/// The nodes to delete as the [`ActionBody`] they travel in.
+mod body_nodes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
 
-    fn to_params(&self) -> Vec<(String, String)> {
-        let mut p = Params::default();
-        p.push("ClusterId", self.cluster_id.clone());
-        p.push_json(
-            "Body",
-            &ActionBody {
-                nodes: Some(self.nodes.clone()),
-                ..ActionBody::default()
-            },
-        );
-        p.push_opt("ReleaseNode", &self.release_node);
-        p.0
+    use super::ActionBody;
+
+    pub fn serialize<S: Serializer>(nodes: &[String], serializer: S) -> Result<S::Ok, S::Error> {
+        ActionBody {
+            nodes: Some(nodes.to_vec()),
+            ..ActionBody::default()
+        }
+        .serialize(serializer)
     }
 
-    fn from_params(params: &[(String, String)]) -> Result<Self, EnsParamError> {
-        let p = Params(params.to_vec());
-        let body: ActionBody = p.required_json("Body")?;
-        Ok(Self {
-            cluster_id: p.required_string("ClusterId")?,
-            nodes: body
-                .nodes
-                .ok_or_else(|| EnsParamError::Missing("Body.Nodes".into()))?,
-            release_node: p.boolean("ReleaseNode")?,
-        })
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<String>, D::Error> {
+        ActionBody::deserialize(deserializer)?
+            .nodes
+            .ok_or_else(|| D::Error::missing_field("Body.Nodes"))
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+impl RpcRequest for DeleteClusterNodesRequest {
+    const ACTION: &'static str = "DeleteClusterNodes";
+    const CHECKED_FIRST: &'static [&'static str] = &["Body"];
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct DescribeClusterNodesRequest {
     pub cluster_id: String,
     pub nodepool_id: Option<String>,
@@ -355,29 +260,11 @@ pub struct DescribeClusterNodesRequest {
 
 impl RpcRequest for DescribeClusterNodesRequest {
     const ACTION: &'static str = "DescribeClusterNodes";
-
-    fn to_params(&self) -> Vec<(String, String)> {
-        let mut p = Params::default();
-        p.push("ClusterId", self.cluster_id.clone());
-        p.push_opt("NodepoolId", &self.nodepool_id);
-        p.push_opt("PageNumber", &self.page_number);
-        p.push_opt("PageSize", &self.page_size);
-        p.0
-    }
-
-    fn from_params(params: &[(String, String)]) -> Result<Self, EnsParamError> {
-        let p = Params(params.to_vec());
-        Ok(Self {
-            cluster_id: p.required_string("ClusterId")?,
-            nodepool_id: p.string("NodepoolId")?,
-            page_number: p.number("PageNumber")?,
-            page_size: p.number("PageSize")?,
-        })
-    }
 }
 
 /// A template change (no size: `ScalingGroup.DesiredSize` is refused).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct ModifyClusterNodePoolRequest {
     pub cluster_id: String,
     pub nodepool_info: NodepoolInfo,
@@ -387,32 +274,10 @@ pub struct ModifyClusterNodePoolRequest {
 
 impl RpcRequest for ModifyClusterNodePoolRequest {
     const ACTION: &'static str = "ModifyClusterNodePool";
-
-    fn to_params(&self) -> Vec<(String, String)> {
-        let mut p = Params::default();
-        p.push("ClusterId", self.cluster_id.clone());
-        p.push_json("NodepoolInfo", &self.nodepool_info);
-        if let Some(group) = &self.scaling_group {
-            p.push_json("ScalingGroup", group);
-        }
-        if let Some(config) = &self.kubernetes_config {
-            p.push_json("KubernetesConfig", config);
-        }
-        p.0
-    }
-
-    fn from_params(params: &[(String, String)]) -> Result<Self, EnsParamError> {
-        let p = Params(params.to_vec());
-        Ok(Self {
-            cluster_id: p.required_string("ClusterId")?,
-            nodepool_info: p.required_json("NodepoolInfo")?,
-            scaling_group: p.json("ScalingGroup")?,
-            kubernetes_config: p.json("KubernetesConfig")?,
-        })
-    }
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct DeleteClusterNodePoolRequest {
     pub cluster_id: String,
     pub nodepool_id: String,
@@ -420,21 +285,6 @@ pub struct DeleteClusterNodePoolRequest {
 
 impl RpcRequest for DeleteClusterNodePoolRequest {
     const ACTION: &'static str = "DeleteClusterNodePool";
-
-    fn to_params(&self) -> Vec<(String, String)> {
-        vec![
-            ("ClusterId".into(), self.cluster_id.clone()),
-            ("NodepoolId".into(), self.nodepool_id.clone()),
-        ]
-    }
-
-    fn from_params(params: &[(String, String)]) -> Result<Self, EnsParamError> {
-        let p = Params(params.to_vec());
-        Ok(Self {
-            cluster_id: p.required_string("ClusterId")?,
-            nodepool_id: p.required_string("NodepoolId")?,
-        })
-    }
 }
 
 /// A node pool as CreateClusterNodePool and DescribeClusterNodePools return it.

@@ -13,6 +13,7 @@ pub mod ens;
 pub mod huawei_error;
 pub mod iam;
 pub mod modelarts;
+pub mod rpc_params;
 pub mod signing;
 
 /// Unmodelled fields of a JSON object.
