@@ -1,11 +1,12 @@
-//! Retries of throttled and transient failures with full-jitter exponential backoff, bounded in
-//! attempts and total time so one cloud call never holds a reconcile for more than about 30 s.
-//! A cloud's `retry-after` is honoured (within the bound). Other errors return at once.
+//! Retries of throttled and transient failures with jittered exponential backoff (backon),
+//! bounded in attempts and total time so one cloud call never holds a reconcile for more than
+//! about 30 s. A cloud's `retry-after` is honoured (within the bound). Other errors return at
+//! once.
 
 use std::future::Future;
 use std::time::Duration;
 
-use rand::Rng;
+use backon::{ExponentialBuilder, Retryable};
 use tokio::time::Instant;
 
 use super::error::CloudError;
@@ -39,13 +40,12 @@ impl RetryPolicy {
         }
     }
 
-    /// Full jitter: a uniform wait in `[0, min(max_delay, base * 2^attempt)]`.
-    pub fn backoff(&self, attempt: u32, rng: &mut impl Rng) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt.min(20)));
-        let cap = exp.min(self.max_delay);
-        Duration::from_secs_f64(rng.random_range(0.0..=cap.as_secs_f64()))
+    fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.base_delay)
+            .with_max_delay(self.max_delay)
+            .with_max_times(self.max_attempts.saturating_sub(1) as usize)
+            .with_jitter()
     }
 
     /// Runs `call` until it succeeds, fails with a non-retryable error, or the bounds are hit.
@@ -66,35 +66,27 @@ impl RetryPolicy {
     /// [`run`](Self::run), retrying only the errors `retryable` accepts.
     pub async fn run_if<T, F, Fut>(
         &self,
-        mut call: F,
+        call: F,
         retryable: impl Fn(&CloudError) -> bool,
-        mut on_retry: impl FnMut(&CloudError, Duration),
+        on_retry: impl FnMut(&CloudError, Duration),
     ) -> Result<T, CloudError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, CloudError>>,
     {
         let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            let error = match call().await {
-                Ok(value) => return Ok(value),
-                Err(error) => error,
-            };
-            attempt += 1;
-            if !retryable(&error) || attempt >= self.max_attempts {
-                return Err(error);
-            }
-            let jitter = self.backoff(attempt - 1, &mut rand::rng());
-            let wait = error
-                .retry_after()
-                .map_or(jitter, |asked| asked.max(jitter));
-            if started.elapsed() + wait > self.max_elapsed {
-                return Err(error);
-            }
-            on_retry(&error, wait);
-            tokio::time::sleep(wait).await;
-        }
+        let max_elapsed = self.max_elapsed;
+        call.retry(self.backoff())
+            .sleep(tokio::time::sleep)
+            .when(retryable)
+            // The cloud's own wait wins over a shorter backoff; nothing past the time bound.
+            .adjust(move |error, wait| {
+                let wait = wait?;
+                let wait = error.retry_after().map_or(wait, |asked| asked.max(wait));
+                (started.elapsed() + wait <= max_elapsed).then_some(wait)
+            })
+            .notify(on_retry)
+            .await
     }
 }
 
@@ -102,25 +94,10 @@ impl RetryPolicy {
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    use rand::SeedableRng;
-
     use super::*;
 
     fn transient() -> CloudError {
         CloudError::transport("connection reset")
-    }
-
-    #[test]
-    fn backoff_is_bounded_by_the_exponential_cap() {
-        let policy = RetryPolicy::default();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        for attempt in 0..30 {
-            let cap = policy
-                .base_delay
-                .saturating_mul(2u32.saturating_pow(attempt.min(20)))
-                .min(policy.max_delay);
-            assert!(policy.backoff(attempt, &mut rng) <= cap);
-        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -140,6 +117,29 @@ mod tests {
             .await;
         assert_eq!(result, Ok(7));
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn attempts_are_bounded_and_waits_within_the_cap() {
+        let calls = AtomicU32::new(0);
+        let policy = RetryPolicy::default();
+        let mut waits = Vec::new();
+        let result: Result<(), _> = policy
+            .run(
+                || async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Err(transient())
+                },
+                |_, wait| waits.push(wait),
+            )
+            .await;
+        assert!(result.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), policy.max_attempts);
+        assert!(
+            waits.iter().all(|w| *w <= policy.max_delay * 2),
+            "{waits:?}"
+        );
+        assert!(waits.windows(2).all(|w| w[1] >= w[0] / 2), "{waits:?}");
     }
 
     #[tokio::test(start_paused = true)]
