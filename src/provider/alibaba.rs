@@ -177,12 +177,7 @@ pub fn classify(response: &HttpResponse) -> CloudError {
     let message = body["Message"]
         .as_str()
         .map(str::to_owned)
-        .unwrap_or_else(|| {
-            String::from_utf8_lossy(&response.body)
-                .chars()
-                .take(300)
-                .collect()
-        });
+        .unwrap_or_else(|| response.body_excerpt());
     let retry_after = response
         .header("x-acs-retry-after")
         .and_then(|v| v.trim().parse::<f64>().ok())

@@ -349,12 +349,7 @@ pub fn classify(response: &HttpResponse) -> CloudError {
         .find_map(|k| body[*k].as_str())
         .or_else(|| body["error"]["message"].as_str())
         .map(str::to_owned)
-        .unwrap_or_else(|| {
-            String::from_utf8_lossy(&response.body)
-                .chars()
-                .take(300)
-                .collect()
-        });
+        .unwrap_or_else(|| response.body_excerpt());
     let retry_after = response
         .header("retry-after")
         .and_then(|v| v.trim().parse::<u64>().ok())

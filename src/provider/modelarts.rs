@@ -51,6 +51,25 @@ impl ModelArtsProvider {
             .call_json(MODELARTS, operation, method, url, body, content_type)
             .await
     }
+
+    /// A JSON merge patch of one pool: omitted fields stay as they are, `null` removes.
+    async fn merge_patch(
+        &self,
+        resource_pool: &str,
+        id: &str,
+        body: &Value,
+    ) -> Result<(), CloudError> {
+        let url = self.url(resource_pool, Some(id))?;
+        self.call(
+            "patch",
+            Method::PATCH,
+            url,
+            Some(body),
+            "application/merge-patch+json",
+        )
+        .await
+        .map(drop)
+    }
 }
 
 fn resources(
@@ -292,16 +311,7 @@ impl NodePoolProvider for ModelArtsProvider {
         count: CountUpdate,
     ) -> Result<(), CloudError> {
         let body = patch_body(desired, observed, count)?;
-        let url = self.url(resource_pool, Some(&observed.id))?;
-        self.call(
-            "patch",
-            Method::PATCH,
-            url,
-            Some(&body),
-            "application/merge-patch+json",
-        )
-        .await
-        .map(drop)
+        self.merge_patch(resource_pool, &observed.id, &body).await
     }
 
     async fn delete(&self, resource_pool: &str, name: &str) -> Result<DeleteOutcome, CloudError> {
@@ -321,16 +331,7 @@ impl NodePoolProvider for ModelArtsProvider {
             return Ok(());
         }
         let body = json!({"spec": {"resources": {"labels": {super::OWNER_LABEL: null}}}});
-        let url = self.url(resource_pool, Some(&observed.id))?;
-        self.call(
-            "patch",
-            Method::PATCH,
-            url,
-            Some(&body),
-            "application/merge-patch+json",
-        )
-        .await
-        .map(drop)
+        self.merge_patch(resource_pool, &observed.id, &body).await
     }
 
     fn drift(&self, desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {

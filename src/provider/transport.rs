@@ -31,6 +31,15 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
+    /// The start of the body as text, for an error answer that is not in the cloud's format
+    /// (a gateway's HTML page, a proxy's plain text).
+    pub fn body_excerpt(&self) -> String {
+        String::from_utf8_lossy(&self.body)
+            .chars()
+            .take(300)
+            .collect()
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
