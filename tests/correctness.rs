@@ -818,8 +818,8 @@ async fn a_cloud_refusal_that_clears_by_itself_is_retried_without_a_spec_change(
     assert!(env.sim_pools(Cloud::Cce).is_empty());
 }
 
-/// A NodePool stored under an earlier schema (written to etcd directly, as an older CRD
-/// version left it): `billingMode` beyond the int32 the operator's types hold.
+/// A NodePool and a CloudAccount stored under an earlier schema (written to etcd directly, as
+/// an older CRD version left them): integers beyond the int32 the operator's types hold.
 #[tokio::test]
 async fn a_nodepool_the_operator_cannot_read_is_reported_and_the_others_go_on() {
     let env = setup(Which::Cce).await;
@@ -865,11 +865,47 @@ async fn a_nodepool_the_operator_cannot_read_is_reported_and_the_others_go_on() 
         note.contains("cannot be read by this operator") && note.contains("1099511627776"),
         "{note}"
     );
-    // Nothing was created for it.
+    // A CloudAccount stored the same way: its NodePools say so; they do not wait silently.
+    let mut account = sample(Which::Cce.account(), &env.sim)
+        .into_iter()
+        .find(|m| m["kind"] == "CloudAccount")
+        .unwrap();
+    account["metadata"] = json!({
+        "name": "unreadable-account",
+        "namespace": ns,
+        "uid": "00000000-0000-0000-0000-00000000cafe",
+        "generation": 1,
+        "creationTimestamp": "2026-01-01T00:00:00Z",
+    });
+    account["spec"]["pollIntervalSeconds"] = json!(1_u64 << 40);
+    env.cluster
+        .etcd_put(
+            &format!("/registry/nodepool.io/cloudaccounts/{ns}/unreadable-account"),
+            &account,
+        )
+        .await;
+    let mut on_it = sample(Which::Cce.sample(), &env.sim)[0].clone();
+    on_it["metadata"]["name"] = json!("on-unreadable-account");
+    on_it["spec"]["accountRef"]["name"] = json!("unreadable-account");
+    env.create(on_it).await.unwrap();
+    let waiting = env
+        .wait_pool(
+            "on-unreadable-account",
+            "the unreadable account reported",
+            |p| is(p, "Synced", "False", "MalformedObject"),
+        )
+        .await;
+    let text = message(&waiting, "Synced");
+    assert!(
+        text.contains("unreadable-account cannot be read by this operator"),
+        "{text}"
+    );
+    // Nothing was created for either, and the readable pool is still Ready.
     let names: Vec<String> = env
         .sim_pools(Cloud::Cce)
         .into_iter()
         .map(|p| p.name)
         .collect();
     assert_eq!(names, ["cce-workers"]);
+    env.wait_ready("cce-workers", 2).await;
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::PartialObjectMeta;
+use kube::core::DeserializeGuard;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client, ResourceExt};
 
@@ -43,7 +44,7 @@ struct Cached {
 pub struct Accounts {
     client: Client,
     transport: Transport,
-    accounts: Store<CloudAccount>,
+    accounts: Store<DeserializeGuard<CloudAccount>>,
     secrets: Store<PartialObjectMeta<Secret>>,
     cache: Mutex<HashMap<String, Cached>>,
     /// Secret data by `namespace/name`, with the resourceVersion it was read at.
@@ -75,6 +76,9 @@ pub enum AccountError {
     /// The account is for another cloud: only a change of either spec helps.
     #[error("invalid spec: {0}")]
     WrongCloud(String),
+    /// The CloudAccount cannot be read by this operator (another schema): it waits for a fix.
+    #[error("CloudAccount {account} cannot be read by this operator: {message}")]
+    Malformed { account: String, message: String },
     #[error("kubernetes: {source}")]
     ReadSecret {
         #[source]
@@ -89,11 +93,15 @@ impl AccountError {
             AccountError::Credentials { .. } => "CredentialsUnavailable",
             AccountError::WrongCloud(_) => "InvalidSpec",
             AccountError::ReadSecret { .. } => "KubernetesError",
+            AccountError::Malformed { .. } => "MalformedObject",
         }
     }
 
     pub fn waits_for_change(&self) -> bool {
-        matches!(self, AccountError::WrongCloud(_))
+        matches!(
+            self,
+            AccountError::WrongCloud(_) | AccountError::Malformed { .. }
+        )
     }
 }
 
@@ -141,7 +149,7 @@ impl Accounts {
     pub fn new(
         client: Client,
         transport: Transport,
-        accounts: Store<CloudAccount>,
+        accounts: Store<DeserializeGuard<CloudAccount>>,
         secrets: Store<PartialObjectMeta<Secret>>,
     ) -> Self {
         Self {
@@ -175,16 +183,26 @@ impl Accounts {
         name: &str,
     ) -> Result<Arc<CloudAccount>, AccountError> {
         self.ready().await?;
-        self.accounts
+        let account = format!("{namespace}/{name}");
+        let cached = self
+            .accounts
             .get(&ObjectRef::new(name).within(namespace))
             .ok_or_else(|| AccountError::NotFound {
-                account: format!("{namespace}/{name}"),
-            })
+                account: account.clone(),
+            })?;
+        match &cached.0 {
+            Ok(readable) => Ok(Arc::new(readable.clone())),
+            Err(invalid) => Err(AccountError::Malformed {
+                account,
+                message: invalid.error.clone(),
+            }),
+        }
     }
 
     /// The cached CloudAccount, without waiting (for the ownership check of other NodePools).
-    pub fn cached_account(&self, namespace: &str, name: &str) -> Option<Arc<CloudAccount>> {
-        self.accounts.get(&ObjectRef::new(name).within(namespace))
+    pub fn cached_account(&self, namespace: &str, name: &str) -> Option<CloudAccount> {
+        let cached = self.accounts.get(&ObjectRef::new(name).within(namespace))?;
+        cached.0.as_ref().ok().cloned()
     }
 
     /// The Secret's data, read from the API once per resourceVersion the cache shows.

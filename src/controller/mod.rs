@@ -164,6 +164,18 @@ fn log_result(result: ReconcileResult) {
     }
 }
 
+/// The watched namespace, or all.
+fn scoped<K>(client: &Client, config: &Config) -> Api<K>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match &config.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
 /// Runs the controller until `shutdown` completes.
 pub async fn run(
     client: Client,
@@ -171,22 +183,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> anyhow::Result<()> {
     let transport = Transport::new(Timeouts::default(), config.retry)?;
-    let (pools, accounts, secrets): (
-        Api<DeserializeGuard<NodePool>>,
-        Api<CloudAccount>,
-        Api<PartialObjectMeta<Secret>>,
-    ) = match &config.namespace {
-        Some(ns) => (
-            Api::namespaced(client.clone(), ns),
-            Api::namespaced(client.clone(), ns),
-            Api::namespaced(client.clone(), ns),
-        ),
-        None => (
-            Api::all(client.clone()),
-            Api::all(client.clone()),
-            Api::all(client.clone()),
-        ),
-    };
+    let pools: Api<Watched> = scoped(&client, &config);
+    let accounts: Api<DeserializeGuard<CloudAccount>> = scoped(&client, &config);
+    let secrets: Api<PartialObjectMeta<Secret>> = scoped(&client, &config);
     let metrics = Arc::new(telemetry::Metrics::new(transport.metrics.clone()));
     if let Some(addr) = config.metrics_addr {
         let metrics = metrics.clone();
@@ -214,7 +213,7 @@ pub async fn run(
         .store(true, std::sync::atomic::Ordering::Relaxed);
 
     let (pool_store, pool_writer) = reflector::store::<DeserializeGuard<NodePool>>();
-    let (account_store, account_writer) = reflector::store::<CloudAccount>();
+    let (account_store, account_writer) = reflector::store::<DeserializeGuard<CloudAccount>>();
     let (secret_store, secret_writer) = reflector::store();
     let (wake, woken) =
         futures::channel::mpsc::unbounded::<ObjectRef<DeserializeGuard<NodePool>>>();
@@ -268,20 +267,27 @@ pub async fn run(
     let pools_of_account = pool_store.clone();
     let pools_of_secret = pool_store.clone();
     Controller::for_stream(pool_events, pool_store)
-        .watches_stream(account_events, move |account: CloudAccount| {
-            let ns = account.namespace();
-            let name = account.name_any();
-            pools_where(&pools_of_account, |p| {
-                p.namespace() == ns && p.spec.account_ref.name == name
-            })
-        })
+        .watches_stream(
+            account_events,
+            move |account: DeserializeGuard<CloudAccount>| {
+                let ns = account.namespace();
+                let name = account.name_any();
+                pools_where(&pools_of_account, |p| {
+                    p.namespace() == ns && p.spec.account_ref.name == name
+                })
+            },
+        )
         .watches_stream(secret_events, move |secret| {
             let ns = secret.namespace();
             let name = secret.name_any();
             let accounts: Vec<String> = account_store
                 .state()
                 .into_iter()
-                .filter(|a| a.namespace() == ns && a.spec.credentials_secret_ref.name == name)
+                .filter(|a| {
+                    a.0.as_ref().is_ok_and(|a| {
+                        a.namespace() == ns && a.spec.credentials_secret_ref.name == name
+                    })
+                })
                 .map(|a| a.name_any())
                 .collect();
             pools_where(&pools_of_secret, |p| {
