@@ -1,4 +1,7 @@
 //! `NodePool`: one cloud node pool, declared with the cloud's own field names.
+//!
+//! One file for the whole NodePool schema (three clouds' blocks and the status), so the CRD
+//! reads top to bottom; its schema tests follow.
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,9 @@
 //! The NodePool status (pure): what the cloud reports and how the last reconcile went, in the
 //! same shape for every cloud. Deterministic: the same inputs give the same status, and no
 //! clock value appears except a condition's `lastTransitionTime` on a transition.
+//!
+//! Longer than most files here because its table tests (the second half) sit next to the
+//! rules they pin down.
 
 use serde_json::{Map, Value, json};
 

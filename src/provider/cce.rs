@@ -3,6 +3,8 @@
 //! Every update carries `initialNodeCount`, or `ignoreInitialNodeCount: true` when the count is
 //! not ours to set: CCE resets an omitted count to 0 and drains the pool. Labels CCE adds itself
 //! (`cce.cloud.com/...`) are never drift. Deleting a pool that is already gone is success.
+//!
+//! About 340 lines of client and 100 of table tests for the count and drift rules.
 
 use async_trait::async_trait;
 use http::Method;

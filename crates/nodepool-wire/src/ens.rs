@@ -5,6 +5,9 @@
 //! [`rpc_params`] encodes and decodes from the request types' serde form; there is no
 //! single-pool read (list and filter); scale-out sends the new total (`Body={"Count":N}`),
 //! scale-in names the nodes to delete.
+//!
+//! One file for every ENS request and response type (seven actions), the way the API reference
+//! lists them.
 
 use std::fmt;
 

@@ -4,6 +4,9 @@
 //! (`application/merge-patch+json`, and `application/json` as the SDKs send it). Status has no
 //! phase: `status.resources` holds `creating`, `available`, `abnormal` and `deleting` buckets,
 //! rendered as objects or arrays as configured.
+//!
+//! One file for the whole simulated ModelArts API: its state, routes and checks share private
+//! types, and the API is small enough to read in one piece.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
