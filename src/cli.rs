@@ -1,5 +1,6 @@
 //! The `nodepool-operator` command line: `run` the controller, print the `crds`.
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -40,8 +41,8 @@ pub struct RunArgs {
     /// Log filter (`info`, `debug`, `nodepool_operator=debug,kube=info`).
     #[arg(long, env = "NODEPOOL_LOG", default_value = "info")]
     pub log_level: String,
-    /// Log as JSON lines.
-    #[arg(long, env = "NODEPOOL_LOG_JSON")]
+    /// Log as JSON lines (`NODEPOOL_LOG_JSON` takes true/false, 1/0, yes/no, on/off).
+    #[arg(long, env = "NODEPOOL_LOG_JSON", value_parser = clap::builder::BoolishValueParser::new())]
     pub log_json: bool,
     /// Address of `/metrics`, `/healthz` and `/readyz`.
     #[arg(long, env = "NODEPOOL_METRICS_ADDR", default_value = "0.0.0.0:8080")]
@@ -56,16 +57,49 @@ pub enum Command {
     Crds,
 }
 
-pub fn init_logging(args: &RunArgs) {
-    let filter = EnvFilter::try_new(&args.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+/// Logs to stderr, in colour only on a terminal; a filter that does not parse is an error.
+pub fn init_logging(args: &RunArgs) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(&args.log_level).map_err(|e| {
+        anyhow::anyhow!(
+            "invalid --log-level (NODEPOOL_LOG) {:?}: {e}; for example `info` or `nodepool_operator=debug,kube=info`",
+            args.log_level
+        )
+    })?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    // Already set (a test harness, an embedding program): keep that one.
     let _ = if args.log_json {
         builder.json().try_init()
     } else {
         builder.try_init()
     };
+    Ok(())
+}
+
+/// A client for the current kubeconfig (or in-cluster), checked to answer, so that an
+/// unreachable API server is reported with its address.
+pub async fn connect() -> anyhow::Result<kube::Client> {
+    let config = kube::Config::infer().await.map_err(|e| {
+        anyhow::anyhow!(
+            "no Kubernetes configuration (KUBECONFIG, ~/.kube/config or in-cluster): {e}"
+        )
+    })?;
+    let url = config.cluster_url.clone();
+    let client = kube::Client::try_from(config).map_err(|e| {
+        anyhow::anyhow!("cannot build a client for the Kubernetes API server at {url}: {e}")
+    })?;
+    let answered = tokio::time::timeout(Duration::from_secs(30), client.apiserver_version()).await;
+    match answered {
+        Ok(Ok(_)) => Ok(client),
+        Ok(Err(e)) => Err(anyhow::anyhow!(
+            "cannot reach the Kubernetes API server at {url}: {e}"
+        )),
+        Err(_) => Err(anyhow::anyhow!(
+            "the Kubernetes API server at {url} did not answer within 30 s"
+        )),
+    }
 }
 
 pub fn config(args: &RunArgs) -> Config {
@@ -107,11 +141,12 @@ impl Cli {
                 Err(e) => Err(e.into()),
             },
             Command::Run(args) => {
-                init_logging(&args);
-                match kube::Client::try_default().await {
-                    Ok(client) => controller::run(client, config(&args), shutdown_signal()).await,
-                    Err(e) => Err(anyhow::anyhow!("cannot reach Kubernetes: {e}")),
+                async {
+                    init_logging(&args)?;
+                    let client = connect().await?;
+                    controller::run(client, config(&args), shutdown_signal()).await
                 }
+                .await
             }
         };
         match result {

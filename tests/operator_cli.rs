@@ -234,6 +234,10 @@ async fn a_failing_reconcile_is_logged_at_the_default_level() {
     )
     .await;
     assert!(line.contains("WARN"), "{line}");
+    assert!(
+        !line.contains('\u{1b}'),
+        "no terminal colours in a file: {line}"
+    );
     assert!(line.contains("AccountNotFound"), "{line}");
     assert!(
         line.contains(&format!("{}/no-such-account", ns.name)),
@@ -257,4 +261,130 @@ fn control_plane_refuses_to_empty_a_folder_it_did_not_write() {
         "{stderr}"
     );
     assert!(dir.path().join("notes.txt").exists(), "nothing was deleted");
+}
+
+/// `nodepool-operator run` with the environment a user's shell would not add, stderr kept.
+fn run_operator(kubeconfig: &std::path::Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nodepool-operator"));
+    command
+        .arg("run")
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env_remove("RUST_LOG")
+        .env_remove("NODEPOOL_LOG")
+        .env_remove("NODEPOOL_LOG_JSON")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Runs `command` to its end (killed after `deadline`): exit code and stderr.
+fn finish_within(mut command: Command, deadline: Duration) -> (Option<i32>, String) {
+    let mut child = command.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while start.elapsed() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            let output = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            return (output.status.code(), stderr);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    panic!(
+        "still running after {deadline:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn bad_startup_input_fails_at_once_naming_what_is_wrong() {
+    let cluster = support::cluster::Cluster::shared().await;
+    let ns = cluster.namespace("startup").await;
+    let kubeconfig = cluster.kubeconfig();
+    let deadline = Duration::from_secs(60);
+
+    let (code, stderr) = finish_within(
+        run_operator(&kubeconfig, &["--log-level", "nodepool_operator=loud"]),
+        deadline,
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("invalid --log-level") && stderr.contains("nodepool_operator=loud"),
+        "{stderr}"
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let (code, stderr) = finish_within(
+        run_operator(
+            &kubeconfig,
+            &["--namespace", &ns, "--metrics-addr", &address],
+        ),
+        deadline,
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {address}")) && stderr.contains("in use"),
+        "{stderr}"
+    );
+
+    let closed = free_port();
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let unreachable = dir.path().join("kubeconfig");
+    std::fs::write(
+        &unreachable,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:{closed}\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n"
+        ),
+    )
+    .unwrap();
+    let (code, stderr) = finish_within(run_operator(&unreachable, &[]), deadline);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot reach the Kubernetes API server at https://127.0.0.1:{closed}"
+        )),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn run_starts_with_one_line_saying_how_it_runs_in_json_without_colour() {
+    let cluster = support::cluster::Cluster::shared().await;
+    let ns = cluster.namespace("startline").await;
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let err_path = dir.path().join("run.err");
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let mut command = run_operator(
+        &cluster.kubeconfig(),
+        &["--namespace", &ns, "--metrics-addr", &metrics],
+    );
+    command
+        .env("NODEPOOL_LOG_JSON", "1")
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    let _operator = Child(command.spawn().unwrap());
+    let line = wait_for("the startup line", Duration::from_secs(120), || async {
+        std::fs::read_to_string(&err_path)
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.contains("nodepool-operator starting"))
+            .map(str::to_owned)
+    })
+    .await;
+    let record: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let fields = &record["fields"];
+    assert_eq!(record["level"], "INFO", "{line}");
+    assert_eq!(fields["version"], env!("CARGO_PKG_VERSION"), "{line}");
+    assert_eq!(fields["namespace"], ns.name.as_str(), "{line}");
+    assert_eq!(fields["concurrency"], 8, "{line}");
+    assert_eq!(fields["poll_interval_seconds"], 300, "{line}");
+    assert_eq!(fields["metrics_addr"], metrics.as_str(), "{line}");
+    let all = std::fs::read_to_string(&err_path).unwrap();
+    assert!(
+        !all.contains('\u{1b}'),
+        "no terminal colours in a file: {all}"
+    );
 }

@@ -190,13 +190,27 @@ pub async fn run(
     if let Some(addr) = config.metrics_addr {
         let metrics = metrics.clone();
         // Bind before starting, so a taken port fails the command at once.
-        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            anyhow::anyhow!("cannot listen on {addr} for /metrics, /healthz and /readyz: {e}")
+        })?;
         tokio::spawn(async move {
             if let Err(error) = telemetry::serve(listener, metrics).await {
                 tracing::error!(%error, "the metrics endpoint stopped");
             }
         });
     }
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        namespace = config.namespace.as_deref().unwrap_or("(all)"),
+        selector = config.selector.as_deref().unwrap_or("(none)"),
+        concurrency = config.concurrency,
+        poll_interval_seconds = config.poll_interval.as_secs(),
+        wait_interval_seconds = config.wait_interval.as_secs(),
+        metrics_addr = %config
+            .metrics_addr
+            .map_or_else(|| "(off)".to_owned(), |a| a.to_string()),
+        "nodepool-operator starting"
+    );
     let recorder = Recorder::new(
         client.clone(),
         Reporter {

@@ -159,7 +159,7 @@ const CRD_ESTABLISHED: Duration = Duration::from_secs(120);
 
 /// The whole product: cluster (found or started), CRDs, simulator, controller.
 async fn dev(args: DevArgs) -> anyhow::Result<()> {
-    init_logging(&args.run);
+    init_logging(&args.run)?;
     // Kept alive until the controller stops; dropping it stops the processes.
     let mut local_cluster = None;
     let client = match reachable_cluster().await {
