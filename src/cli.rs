@@ -44,6 +44,25 @@ pub struct RunArgs {
     /// Log as JSON lines (`NODEPOOL_LOG_JSON` takes true/false, 1/0, yes/no, on/off).
     #[arg(long, env = "NODEPOOL_LOG_JSON", value_parser = clap::builder::BoolishValueParser::new())]
     pub log_json: bool,
+    /// Reconcile only while holding the leader Lease, so replicas stand by
+    /// (`NODEPOOL_LEADER_ELECTION` takes true/false, 1/0, yes/no, on/off).
+    #[arg(
+        long,
+        env = "NODEPOOL_LEADER_ELECTION",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub leader_election: bool,
+    /// Name of the leader Lease.
+    #[arg(long, env = "NODEPOOL_LEASE_NAME", default_value = "nodepool-operator")]
+    pub lease_name: String,
+    /// Namespace of the leader Lease (default: POD_NAMESPACE, else the pod's own namespace).
+    #[arg(long, env = "NODEPOOL_LEASE_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// Seconds a leader that stopped renewing keeps the Lease (a standby takes over after it).
+    #[arg(long, env = "NODEPOOL_LEASE_DURATION", default_value_t = 15, value_parser = clap::value_parser!(u64).range(3..=300))]
+    pub lease_duration: u64,
     /// Address of `/metrics`, `/healthz` and `/readyz`.
     #[arg(long, env = "NODEPOOL_METRICS_ADDR", default_value = "0.0.0.0:8080")]
     pub metrics_addr: std::net::SocketAddr,
@@ -114,6 +133,46 @@ pub fn config(args: &RunArgs) -> Config {
     }
 }
 
+/// Where the pod runs, as its ServiceAccount mount says.
+const POD_NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+/// The leader election `run` takes part in, unless turned off.
+pub fn election(args: &RunArgs) -> anyhow::Result<Option<crate::leader::Election>> {
+    if !args.leader_election {
+        return Ok(None);
+    }
+    let namespace = args
+        .lease_namespace
+        .clone()
+        .or_else(|| std::env::var("POD_NAMESPACE").ok())
+        .or_else(|| {
+            std::fs::read_to_string(POD_NAMESPACE_FILE)
+                .ok()
+                .map(|n| n.trim().to_owned())
+        })
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "leader election needs the Lease's namespace: pass --lease-namespace (or set POD_NAMESPACE), or turn it off with --leader-election=false"
+            )
+        })?;
+    let identity = std::env::var("POD_NAME")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_else(|_| "nodepool-operator".to_owned());
+            format!("{host}-{}", std::process::id())
+        });
+    Ok(Some(crate::leader::Election {
+        lease_name: args.lease_name.clone(),
+        namespace,
+        identity,
+        duration: Duration::from_secs(args.lease_duration),
+    }))
+}
+
 /// SIGINT (a terminal) or SIGTERM (a container runtime, a test harness).
 pub async fn shutdown_signal() {
     let terminate = async {
@@ -143,8 +202,13 @@ impl Cli {
             Command::Run(args) => {
                 async {
                     init_logging(&args)?;
+                    let election = election(&args)?;
                     let client = connect().await?;
-                    controller::run(client, config(&args), shutdown_signal()).await
+                    let config = Config {
+                        election,
+                        ..config(&args)
+                    };
+                    controller::run(client, config, shutdown_signal()).await
                 }
                 .await
             }

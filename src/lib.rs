@@ -6,6 +6,7 @@
 //! - [`controller`]: the reconcile pipeline (observe, validate, plan, apply, cleanup, status);
 //! - [`provider`]: the one door to a cloud, the [`provider::NodePoolProvider`] trait, and its
 //!   three clients, which speak the wire types and signatures of the `nodepool-wire` crate;
+//! - [`leader`]: leader election on a Lease, so of several processes one reconciles;
 //! - [`cli`]: the `nodepool-operator` command (`run`, `crds`).
 //!
 //! The cloud simulator (`nodepool-sim`) and the local try-it-out command (`nodepool-dev`) are
@@ -14,4 +15,5 @@
 pub mod api;
 pub mod cli;
 pub mod controller;
+pub mod leader;
 pub mod provider;

@@ -205,7 +205,7 @@ async fn a_failing_reconcile_is_logged_at_the_default_level() {
     let err_path = dir.path().join("run.err");
     let _operator = Child(
         Command::new(env!("CARGO_BIN_EXE_nodepool-operator"))
-            .args(["run", "--namespace", &ns])
+            .args(["run", "--leader-election=false", "--namespace", &ns])
             .args(["--metrics-addr", &format!("127.0.0.1:{}", free_port())])
             .env("KUBECONFIG", cluster.kubeconfig())
             .env_remove("RUST_LOG")
@@ -267,7 +267,7 @@ fn control_plane_refuses_to_empty_a_folder_it_did_not_write() {
 fn run_operator(kubeconfig: &std::path::Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_nodepool-operator"));
     command
-        .arg("run")
+        .args(["run", "--leader-election=false"])
         .args(args)
         .env("KUBECONFIG", kubeconfig)
         .env_remove("RUST_LOG")
@@ -313,6 +313,23 @@ async fn bad_startup_input_fails_at_once_naming_what_is_wrong() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("invalid --log-level") && stderr.contains("nodepool_operator=loud"),
+        "{stderr}"
+    );
+
+    // Leader election without a namespace for its Lease (not in a pod, none given).
+    let mut elected = Command::new(env!("CARGO_BIN_EXE_nodepool-operator"));
+    elected
+        .arg("run")
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("POD_NAMESPACE")
+        .env_remove("NODEPOOL_LEASE_NAMESPACE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let (code, stderr) = finish_within(elected, deadline);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--lease-namespace") && stderr.contains("--leader-election=false"),
         "{stderr}"
     );
 

@@ -59,6 +59,8 @@ pub struct Config {
     pub retry: RetryPolicy,
     /// Where `/metrics`, `/healthz` and `/readyz` are served (none when `None`).
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Reconcile only while holding this Lease (none: always, for a single process).
+    pub election: Option<crate::leader::Election>,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             error_backoff: Duration::from_secs(2),
             retry: RetryPolicy::default(),
             metrics_addr: None,
+            election: None,
         }
     }
 }
@@ -183,9 +186,6 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> anyhow::Result<()> {
     let transport = Transport::new(Timeouts::default(), config.retry)?;
-    let pools: Api<Watched> = scoped(&client, &config);
-    let accounts: Api<DeserializeGuard<CloudAccount>> = scoped(&client, &config);
-    let secrets: Api<PartialObjectMeta<Secret>> = scoped(&client, &config);
     let metrics = Arc::new(telemetry::Metrics::new(transport.metrics.clone()));
     if let Some(addr) = config.metrics_addr {
         let metrics = metrics.clone();
@@ -209,8 +209,41 @@ pub async fn run(
         metrics_addr = %config
             .metrics_addr
             .map_or_else(|| "(off)".to_owned(), |a| a.to_string()),
+        leader_election = config.election.is_some(),
         "nodepool-operator starting"
     );
+    match config.election.clone() {
+        None => control(client, config, transport, metrics, shutdown).await,
+        Some(election) => {
+            let role = metrics.clone();
+            crate::leader::lead(
+                client.clone(),
+                election,
+                shutdown,
+                move |leading| role.set_leading(leading),
+                |stopped| async move {
+                    let stopped = async move {
+                        let _ = stopped.await;
+                    };
+                    control(client, config, transport, metrics, stopped).await
+                },
+            )
+            .await
+        }
+    }
+}
+
+/// The controller itself: watches, caches and reconciles until `shutdown` completes.
+async fn control(
+    client: Client,
+    config: Config,
+    transport: Transport,
+    metrics: Arc<telemetry::Metrics>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> anyhow::Result<()> {
+    let pools: Api<Watched> = scoped(&client, &config);
+    let accounts: Api<DeserializeGuard<CloudAccount>> = scoped(&client, &config);
+    let secrets: Api<PartialObjectMeta<Secret>> = scoped(&client, &config);
     let recorder = Recorder::new(
         client.clone(),
         Reporter {

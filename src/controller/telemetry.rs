@@ -13,6 +13,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -39,6 +40,9 @@ pub struct Metrics {
     calls: CallMetrics,
     /// Set once the controller's watches are running.
     pub ready: AtomicBool,
+    /// Set while this process waits for the leader Lease.
+    standby: AtomicBool,
+    leader: Gauge,
 }
 
 impl Metrics {
@@ -56,13 +60,28 @@ impl Metrics {
             "Time spent in one reconcile",
             duration.clone(),
         );
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this process reconciles (it holds the leader Lease, or election is off), 0 while it stands by",
+            leader.clone(),
+        );
+        leader.set(1);
         Self {
             registry,
             reconciles,
             duration,
             calls,
             ready: AtomicBool::new(false),
+            standby: AtomicBool::new(false),
+            leader,
         }
+    }
+
+    /// Records whether this process leads (reconciles) or stands by.
+    pub fn set_leading(&self, leading: bool) {
+        self.standby.store(!leading, Ordering::Relaxed);
+        self.leader.set(i64::from(leading));
     }
 
     pub fn observe(&self, result: &str, elapsed: Duration) {
@@ -118,11 +137,15 @@ async fn metrics(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     }
 }
 
-async fn ready(State(metrics): State<Arc<Metrics>>) -> StatusCode {
-    if metrics.ready.load(Ordering::Relaxed) {
-        StatusCode::OK
+/// Ready while reconciling, and while standing by (a standby is a healthy replica: a rollout
+/// must not wait for it to lead); the body says which.
+async fn ready(State(metrics): State<Arc<Metrics>>) -> (StatusCode, &'static str) {
+    if metrics.standby.load(Ordering::Relaxed) {
+        (StatusCode::OK, "standby: not leading\n")
+    } else if metrics.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "leading\n")
     } else {
-        StatusCode::SERVICE_UNAVAILABLE
+        (StatusCode::SERVICE_UNAVAILABLE, "starting\n")
     }
 }
 

@@ -122,6 +122,7 @@ pub fn operator_config(namespace: &str, poll: Duration) -> Config {
         },
         metrics_addr: None,
         selector: None,
+        election: None,
     }
 }
 

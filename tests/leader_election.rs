@@ -1,0 +1,274 @@
+//! Two `nodepool-operator run` processes, as the two replicas of `deploy/` run, with the
+//! operator's ServiceAccount: one leads, the other stands by and makes no cloud call and no
+//! write; a stopped leader hands over at once, a killed one within the Lease duration; the
+//! cloud never gets a second pool; the Lease rights of `deploy/rbac.yaml` are all used.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use nodepool_operator::api::NodePool;
+use nodepool_sim::{Cloud, SimConfig};
+use support::cluster::{Cluster, OPERATOR_NAMESPACE, OPERATOR_USER};
+use support::wait_for;
+
+const LEASE_SECONDS: u64 = 10;
+const DEADLINE: Duration = Duration::from_secs(120);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One operator process; SIGKILLed when dropped.
+struct Replica {
+    child: std::process::Child,
+    metrics: String,
+}
+
+impl Replica {
+    fn signal(&self, signal: &str) {
+        let _ = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status();
+    }
+
+    async fn get(&self, path: &str) -> Option<String> {
+        let answer = reqwest::get(format!("http://{}{path}", self.metrics))
+            .await
+            .ok()?;
+        answer.text().await.ok()
+    }
+
+    fn exit_code(&mut self, deadline: Duration) -> Option<i32> {
+        let start = Instant::now();
+        while start.elapsed() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A kubeconfig with the operator's ServiceAccount token.
+fn operator_kubeconfig(cluster: &Cluster, dir: &std::path::Path) -> std::path::PathBuf {
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD.encode(&cluster.ca_pem);
+    let path = dir.join("operator.kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\nusers:\n- name: u\n  user:\n    token: {}\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n",
+            cluster.url,
+            cluster.operator_token().trim()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn start(
+    kubeconfig: &std::path::Path,
+    namespace: &str,
+    lease: &str,
+    identity: &str,
+    log: &std::path::Path,
+) -> Replica {
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let child = Command::new(env!("CARGO_BIN_EXE_nodepool-operator"))
+        .args(["run", "--namespace", namespace, "--wait-interval", "1"])
+        .args([
+            "--lease-name",
+            lease,
+            "--lease-namespace",
+            OPERATOR_NAMESPACE,
+        ])
+        .args(["--lease-duration", &LEASE_SECONDS.to_string()])
+        .args(["--metrics-addr", &metrics])
+        .env("KUBECONFIG", kubeconfig)
+        .env("POD_NAME", identity)
+        .env_remove("RUST_LOG")
+        .env_remove("NODEPOOL_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log.join(format!("{identity}.err"))).unwrap())
+        .spawn()
+        .unwrap();
+    Replica { child, metrics }
+}
+
+async fn holder(leases: &Api<Lease>, name: &str) -> Option<String> {
+    leases
+        .get_opt(name)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|l| l.spec?.holder_identity)
+}
+
+/// Waits until `identity` holds the Lease; fails with that replica's log.
+async fn wait_holder(
+    leases: &Api<Lease>,
+    name: &str,
+    identity: &str,
+    logs: &std::path::Path,
+) -> Duration {
+    let start = Instant::now();
+    while start.elapsed() < DEADLINE {
+        if holder(leases, name).await.as_deref() == Some(identity) {
+            return start.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = std::fs::read_to_string(logs.join(format!("{identity}.err"))).unwrap_or_default();
+    panic!("{identity} does not hold the Lease after {DEADLINE:?}; its log:\n{log}");
+}
+
+async fn wait_standby(replica: &Replica) {
+    wait_for("a standby", DEADLINE, || async {
+        replica
+            .get("/readyz")
+            .await
+            .filter(|body| body.contains("standby"))
+    })
+    .await;
+}
+
+async fn wait_nodes(pools: &Api<NodePool>, nodes: i32) {
+    wait_for(&format!("Ready with {nodes} nodes"), DEADLINE, || async {
+        let status = pools.get("cce-workers").await.ok()?.status?;
+        let ready = status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True");
+        (ready && status.current_node == Some(nodes)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_replica_leads_the_standby_is_silent_and_takes_over_on_stop_and_on_kill() {
+    let cluster = Cluster::shared().await;
+    let ns = cluster.namespace("leader").await;
+    let sim = support::start(SimConfig {
+        timing: support::fast_timing(200, 200),
+        ..SimConfig::default()
+    })
+    .await;
+    for file in ["huawei-account.yaml", "nodepool-cce.yaml"] {
+        for manifest in support::sample(file, &sim.url()) {
+            support::create_manifest(&cluster.admin, &ns, manifest)
+                .await
+                .unwrap();
+        }
+    }
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let kubeconfig = operator_kubeconfig(&cluster, dir.path());
+    let lease = format!("nodepool-operator-{}", ns.name);
+    let leases: Api<Lease> = Api::namespaced(cluster.admin.clone(), OPERATOR_NAMESPACE);
+    let pools: Api<NodePool> = Api::namespaced(cluster.admin.clone(), &ns);
+
+    // The first replica leads and reconciles; the second stands by.
+    let mut first = start(&kubeconfig, &ns, &lease, "first", dir.path());
+    wait_holder(&leases, &lease, "first", dir.path()).await;
+    let second = start(&kubeconfig, &ns, &lease, "second", dir.path());
+    wait_standby(&second).await;
+    wait_nodes(&pools, 2).await;
+    let metrics = second.get("/metrics").await.unwrap();
+    assert!(metrics.contains("nodepool_leader 0"), "{metrics}");
+    for family in ["nodepool_reconciles_total{", "nodepool_cloud_calls_total{"] {
+        assert!(!metrics.contains(family), "the standby acted: {metrics}");
+    }
+    assert!(
+        first
+            .get("/metrics")
+            .await
+            .unwrap()
+            .contains("nodepool_leader 1")
+    );
+
+    // SIGTERM: the leader finishes, releases the Lease and exits 0; the standby takes over at
+    // once (well within the Lease duration it would otherwise wait).
+    first.signal("-TERM");
+    let stop_takeover = wait_holder(&leases, &lease, "second", dir.path()).await;
+    assert_eq!(first.exit_code(DEADLINE), Some(0));
+    assert!(
+        stop_takeover < Duration::from_secs(LEASE_SECONDS / 2),
+        "takeover after SIGTERM took {stop_takeover:?}"
+    );
+    // The new leader reconciles: a spec change reaches the cloud.
+    pools
+        .patch(
+            "cce-workers",
+            &PatchParams::default(),
+            &Patch::Merge(&serde_json::json!({"spec": {"cce": {"initialNodeCount": 3}}})),
+        )
+        .await
+        .unwrap();
+    wait_nodes(&pools, 3).await;
+
+    // SIGKILL: nothing is released; a standby takes over once the Lease has not changed for
+    // its duration.
+    let third = start(&kubeconfig, &ns, &lease, "third", dir.path());
+    wait_standby(&third).await;
+    second.signal("-KILL");
+    let kill_takeover = wait_holder(&leases, &lease, "third", dir.path()).await;
+    assert!(
+        kill_takeover < Duration::from_secs(LEASE_SECONDS * 2),
+        "takeover after SIGKILL took {kill_takeover:?}"
+    );
+    pools
+        .patch(
+            "cce-workers",
+            &PatchParams::default(),
+            &Patch::Merge(&serde_json::json!({"spec": {"cce": {"initialNodeCount": 1}}})),
+        )
+        .await
+        .unwrap();
+    wait_nodes(&pools, 1).await;
+    eprintln!("takeover after SIGTERM: {stop_takeover:?}; after SIGKILL: {kill_takeover:?}");
+
+    // One cloud pool throughout.
+    let listed: Vec<_> = sim
+        .pools()
+        .into_iter()
+        .filter(|p| p.cloud == Cloud::Cce)
+        .collect();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+
+    // Every Lease right of deploy/rbac.yaml was used, none denied.
+    let events = cluster.audit_events_of(OPERATOR_USER);
+    let lease_verbs: std::collections::BTreeSet<String> = events
+        .iter()
+        .filter(|e| e["objectRef"]["resource"] == "leases")
+        .filter(|e| e["responseStatus"]["code"] != 403)
+        .map(|e| e["verb"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for verb in ["get", "list", "watch", "create", "update"] {
+        assert!(lease_verbs.contains(verb), "{verb} unused: {lease_verbs:?}");
+    }
+    let denied: Vec<_> = events
+        .iter()
+        .filter(|e| e["responseStatus"]["code"] == 403)
+        .map(|e| e["requestURI"].clone())
+        .collect();
+    assert!(denied.is_empty(), "{denied:?}");
+}
