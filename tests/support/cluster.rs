@@ -62,6 +62,12 @@ fn remove_stale_runs(root: &Path) {
         if !dir.is_dir() || dir.join("keep").exists() {
             continue;
         }
+        // A run whose lock is held is starting or in use, whatever its pid file says.
+        let in_use = std::fs::File::open(dir.with_extension("lock"))
+            .is_ok_and(|lock| lock.try_lock().is_err());
+        if in_use {
+            continue;
+        }
         let pid = std::fs::read_to_string(dir.join("supervisor.pid"))
             .ok()
             .and_then(|p| p.trim().parse::<u32>().ok());
@@ -88,6 +94,8 @@ fn assets() -> Assets {
 
 /// Starts the supervisor and waits for its `export KUBECONFIG=` line.
 fn start_supervisor(dir: &Path) {
+    // Built (which may take a while) before this run's files exist.
+    let binary = super::workspace_binary("nodepool-dev");
     let assets = assets();
     let root = dir.parent().unwrap();
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();
@@ -96,7 +104,7 @@ fn start_supervisor(dir: &Path) {
     let out = std::fs::File::create(&out_path).unwrap();
     let err = std::fs::File::create(&err_path).unwrap();
     use std::os::unix::process::CommandExt;
-    let mut child = Command::new(super::workspace_binary("nodepool-dev"))
+    let mut child = Command::new(binary)
         .arg("control-plane")
         .arg("--assets")
         .arg(&assets.dir)
