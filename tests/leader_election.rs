@@ -16,18 +16,10 @@ use kube::api::{Patch, PatchParams};
 use nodepool_operator::api::NodePool;
 use nodepool_sim::{Cloud, SimConfig};
 use support::cluster::{Cluster, OPERATOR_NAMESPACE, OPERATOR_USER};
-use support::wait_for;
+use support::{free_port, wait_for};
 
 const LEASE_SECONDS: u64 = 10;
 const DEADLINE: Duration = Duration::from_secs(120);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// One operator process; SIGKILLed when dropped.
 struct Replica {

@@ -11,15 +11,7 @@ use std::time::Duration;
 
 use kube::Api;
 use nodepool_operator::api::NodePool;
-use support::wait_for;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::{free_port, wait_for};
 
 struct Child(std::process::Child);
 

@@ -10,14 +10,6 @@ use std::time::Duration;
 
 use support::*;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Child(std::process::Child);
 
 impl Drop for Child {

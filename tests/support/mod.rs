@@ -52,6 +52,15 @@ pub fn workspace_binary(package: &str) -> std::path::PathBuf {
     path
 }
 
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A simulator whose nodes are ready at once.
 pub async fn start_instant() -> RunningSim {
     start(SimConfig::instant()).await
