@@ -15,7 +15,7 @@ use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{ObjectMeta, PostParams};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client};
 use tokio::time::Instant;
 
@@ -229,10 +229,14 @@ async fn campaign(
 ) -> Result<bool, ElectionError> {
     let config =
         watcher::Config::default().fields(&format!("metadata.name={}", lock.election.lease_name));
-    let mut changes = watcher(lock.api.clone(), config).boxed();
+    // Backed off on errors, so an unreachable API server is not asked in a loop.
+    let mut changes = watcher(lock.api.clone(), config).default_backoff().boxed();
     loop {
-        if lock.try_acquire().await? {
-            return Ok(true);
+        match lock.try_acquire().await {
+            Ok(true) => return Ok(true),
+            Ok(false) => {}
+            // A standby survives API server trouble; it tries again below.
+            Err(error) => tracing::warn!(%error, "could not read or take the leader Lease"),
         }
         tokio::select! {
             () = &mut *shutdown => return Ok(false),
