@@ -221,25 +221,22 @@ impl Lock {
     }
 }
 
-/// Waits as a candidate until this process holds the Lease (`Ok(true)`), or until `shutdown`
-/// (`Ok(false)`).
-async fn campaign(
-    lock: &mut Lock,
-    shutdown: &mut (impl Future<Output = ()> + Unpin),
-) -> Result<bool, ElectionError> {
+/// Waits as a candidate until this process holds the Lease (`true`), or until `shutdown`
+/// (`false`).
+async fn campaign(lock: &mut Lock, shutdown: &mut (impl Future<Output = ()> + Unpin)) -> bool {
     let config =
         watcher::Config::default().fields(&format!("metadata.name={}", lock.election.lease_name));
     // Backed off on errors, so an unreachable API server is not asked in a loop.
     let mut changes = watcher(lock.api.clone(), config).default_backoff().boxed();
     loop {
         match lock.try_acquire().await {
-            Ok(true) => return Ok(true),
+            Ok(true) => return true,
             Ok(false) => {}
             // A standby survives API server trouble; it tries again below.
             Err(error) => tracing::warn!(%error, "could not read or take the leader Lease"),
         }
         tokio::select! {
-            () = &mut *shutdown => return Ok(false),
+            () = &mut *shutdown => return false,
             // A released or changed Lease is looked at again at once.
             _ = changes.next() => {}
             () = tokio::time::sleep(lock.election.retry_every()) => {}
@@ -285,7 +282,7 @@ where
         identity = %lock.election.identity,
         "standing by for the leader Lease"
     );
-    if !campaign(&mut lock, &mut shutdown).await? {
+    if !campaign(&mut lock, &mut shutdown).await {
         return Ok(());
     }
     tracing::info!(identity = %lock.election.identity, "leading: holding the leader Lease");

@@ -42,14 +42,7 @@ impl Replica {
     }
 
     fn exit_code(&mut self, deadline: Duration) -> Option<i32> {
-        let start = Instant::now();
-        while start.elapsed() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
+        support::wait_exit(&mut self.child, deadline).and_then(|status| status.code())
     }
 }
 

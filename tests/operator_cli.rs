@@ -24,12 +24,8 @@ impl Child {
         let _ = Command::new("kill")
             .args(["-TERM", &self.0.id().to_string()])
             .status();
-        let start = std::time::Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if support::wait_exit(&mut self.0, Duration::from_secs(30)).is_some() {
+            return;
         }
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -274,14 +270,10 @@ fn run_operator(kubeconfig: &std::path::Path, args: &[&str]) -> Command {
 /// Runs `command` to its end (killed after `deadline`): exit code and stderr.
 fn finish_within(mut command: Command, deadline: Duration) -> (Option<i32>, String) {
     let mut child = command.spawn().unwrap();
-    let start = std::time::Instant::now();
-    while start.elapsed() < deadline {
-        if child.try_wait().unwrap().is_some() {
-            let output = child.wait_with_output().unwrap();
-            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-            return (output.status.code(), stderr);
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    if support::wait_exit(&mut child, deadline).is_some() {
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        return (output.status.code(), stderr);
     }
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();

@@ -181,28 +181,20 @@ impl Accounts {
         &self,
         namespace: &str,
         name: &str,
-    ) -> Result<Arc<CloudAccount>, AccountError> {
+    ) -> Result<Arc<DeserializeGuard<CloudAccount>>, AccountError> {
         self.ready().await?;
-        let account = format!("{namespace}/{name}");
-        let cached = self
-            .accounts
+        self.accounts
             .get(&ObjectRef::new(name).within(namespace))
             .ok_or_else(|| AccountError::NotFound {
-                account: account.clone(),
-            })?;
-        match &cached.0 {
-            Ok(readable) => Ok(Arc::new(readable.clone())),
-            Err(invalid) => Err(AccountError::Malformed {
-                account,
-                message: invalid.error.clone(),
-            }),
-        }
+                account: format!("{namespace}/{name}"),
+            })
     }
 
-    /// The cached CloudAccount, without waiting (for the ownership check of other NodePools).
-    pub fn cached_account(&self, namespace: &str, name: &str) -> Option<CloudAccount> {
+    /// The scope (see [`scope`]) of the cached CloudAccount for `cloud`, without waiting (for
+    /// the ownership check of other NodePools).
+    pub fn cached_scope(&self, namespace: &str, name: &str, cloud: CloudKind) -> Option<String> {
         let cached = self.accounts.get(&ObjectRef::new(name).within(namespace))?;
-        cached.0.as_ref().ok().cloned()
+        cached.0.as_ref().ok().map(|a| scope(&a.spec, cloud))
     }
 
     /// The Secret's data, read from the API once per resourceVersion the cache shows.
@@ -246,7 +238,14 @@ impl Accounts {
         cloud: CloudKind,
     ) -> Result<Resolved, AccountError> {
         let key = format!("{namespace}/{name}");
-        let account = self.account(namespace, name).await?;
+        let cached = self.account(namespace, name).await?;
+        let account = cached
+            .0
+            .as_ref()
+            .map_err(|invalid| AccountError::Malformed {
+                account: key.clone(),
+                message: invalid.error.clone(),
+            })?;
         let secret_name = &account.spec.credentials_secret_ref.name;
         let secret = self.secret(namespace, secret_name).await?;
         // The spec and the Secret's version decide the provider; status writes do not.
@@ -271,7 +270,7 @@ impl Accounts {
                 });
             }
         }
-        let provider = self.build(&account, &secret, cloud)?;
+        let provider = self.build(account, &secret, cloud)?;
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let entry = cache.entry(key.clone()).or_default();
         if entry.fingerprint != fingerprint {

@@ -15,6 +15,7 @@ use rand::Rng;
 
 use super::Context;
 use super::account_health::Fact;
+use super::accounts::AccountError;
 use super::apply::{Applied, apply};
 use super::cleanup::cleanup;
 use super::error::{Error, MalformedObject};
@@ -185,7 +186,7 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
             };
             let status = status::build(&previous, &inputs(&Observation::NotRead, &failed));
             write_status(&api, pool, &status).await?;
-            if let super::accounts::AccountError::Credentials { message } = &error {
+            if let AccountError::Credentials { message } = &error {
                 let fact = Fact::Unavailable {
                     message: message.clone(),
                 };

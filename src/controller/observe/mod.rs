@@ -9,7 +9,7 @@ use std::time::Duration;
 use kube::ResourceExt;
 use tokio::time::Instant;
 
-use super::accounts::{Resolved, scope};
+use super::accounts::Resolved;
 use super::claims::{Claimant, owner};
 use super::error::cloud_category;
 use super::validate::{self, Validated};
@@ -135,8 +135,7 @@ pub fn rival_owner(
     let scope_of = |p: &NodePool| {
         let ns = p.namespace().unwrap_or_default();
         ctx.accounts
-            .cached_account(&ns, &p.spec.account_ref.name)
-            .map(|a| scope(&a.spec, cloud))
+            .cached_scope(&ns, &p.spec.account_ref.name, cloud)
     };
     let mine = scope_of(pool)?;
     let cached = ctx.pools.state();
