@@ -20,6 +20,7 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// How the controller runs: shared by `run` and by single-process runners such as `nodepool-dev`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
     /// Watch only this namespace (default: all namespaces).
@@ -44,6 +45,19 @@ pub struct RunArgs {
     /// Log as JSON lines (`NODEPOOL_LOG_JSON` takes true/false, 1/0, yes/no, on/off).
     #[arg(long, env = "NODEPOOL_LOG_JSON", value_parser = clap::builder::BoolishValueParser::new())]
     pub log_json: bool,
+    /// Seconds reconciles in progress may take to finish after SIGTERM or SIGINT (keep it
+    /// below the pod's terminationGracePeriodSeconds).
+    #[arg(long, env = "NODEPOOL_SHUTDOWN_TIMEOUT", default_value_t = 20)]
+    pub shutdown_timeout: u64,
+    /// Address of `/metrics`, `/healthz` and `/readyz`.
+    #[arg(long, env = "NODEPOOL_METRICS_ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: std::net::SocketAddr,
+}
+
+/// How `run` takes part in leader election (a single-process runner such as `nodepool-dev`
+/// has none of these).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ElectionArgs {
     /// Reconcile only while holding the leader Lease, so replicas stand by
     /// (`NODEPOOL_LEADER_ELECTION` takes true/false, 1/0, yes/no, on/off).
     #[arg(
@@ -63,15 +77,17 @@ pub struct RunArgs {
     /// Seconds a leader that stopped renewing keeps the Lease (a standby takes over after it).
     #[arg(long, env = "NODEPOOL_LEASE_DURATION", default_value_t = 15, value_parser = clap::value_parser!(u64).range(3..=300))]
     pub lease_duration: u64,
-    /// Address of `/metrics`, `/healthz` and `/readyz`.
-    #[arg(long, env = "NODEPOOL_METRICS_ADDR", default_value = "0.0.0.0:8080")]
-    pub metrics_addr: std::net::SocketAddr,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the controller (kubeconfig from KUBECONFIG or ~/.kube/config, or in-cluster).
-    Run(RunArgs),
+    Run {
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        election: ElectionArgs,
+    },
     /// Print the CRDs as YAML.
     Crds,
 }
@@ -129,6 +145,7 @@ pub fn config(args: &RunArgs) -> Config {
         poll_interval: Duration::from_secs(args.poll_interval.max(1)),
         wait_interval: Duration::from_secs(args.wait_interval.max(1)),
         metrics_addr: Some(args.metrics_addr),
+        shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         ..Config::default()
     }
 }
@@ -137,7 +154,7 @@ pub fn config(args: &RunArgs) -> Config {
 const POD_NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
 /// The leader election `run` takes part in, unless turned off.
-pub fn election(args: &RunArgs) -> anyhow::Result<Option<crate::leader::Election>> {
+pub fn election(args: &ElectionArgs) -> anyhow::Result<Option<crate::leader::Election>> {
     if !args.leader_election {
         return Ok(None);
     }
@@ -199,10 +216,13 @@ impl Cli {
                 }
                 Err(e) => Err(e.into()),
             },
-            Command::Run(args) => {
+            Command::Run {
+                run: args,
+                election: elect,
+            } => {
                 async {
                     init_logging(&args)?;
-                    let election = election(&args)?;
+                    let election = election(&elect)?;
                     let client = connect().await?;
                     let config = Config {
                         election,

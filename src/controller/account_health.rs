@@ -1,5 +1,6 @@
 //! A CloudAccount's `Ready` condition: one verdict per account, drawn from what every NodePool
-//! of the account learnt (per service: the credentials worked, or the cloud refused them), and
+//! of the account learnt (per service: the credentials worked, the cloud refused them, or its
+//! endpoint gave no answer), and
 //! written only when the verdict changes. Two pools with different results cannot overwrite
 //! each other: a refusal stands until the pool that saw it succeeds or goes away.
 
@@ -23,6 +24,12 @@ pub enum Fact {
         pool: String,
         message: String,
     },
+    /// The service's endpoint gave no answer (refused, unresolvable, timed out).
+    Unreachable {
+        service: String,
+        pool: String,
+        message: String,
+    },
     /// The credentials could not be read (Secret missing, key missing, bad endpoint).
     Unavailable { message: String },
     /// The credentials could be read.
@@ -36,6 +43,8 @@ struct Facts {
     working: BTreeSet<String>,
     /// (service, NodePool uid) -> message.
     refused: BTreeMap<(String, String), String>,
+    /// (service, NodePool uid) -> message.
+    unreachable: BTreeMap<(String, String), String>,
     unavailable: Option<String>,
 }
 
@@ -51,8 +60,17 @@ impl Facts {
     fn learn(&mut self, fact: Fact) {
         match fact {
             Fact::Works { service, pool } => {
-                self.refused.remove(&(service.clone(), pool));
+                let key = (service.clone(), pool);
+                self.refused.remove(&key);
+                self.unreachable.remove(&key);
                 self.working.insert(service);
+            }
+            Fact::Unreachable {
+                service,
+                pool,
+                message,
+            } => {
+                self.unreachable.insert((service, pool), message);
             }
             Fact::Refused {
                 service,
@@ -63,7 +81,10 @@ impl Facts {
             }
             Fact::Unavailable { message } => self.unavailable = Some(message),
             Fact::Available => self.unavailable = None,
-            Fact::Forget { pool } => self.refused.retain(|(_, p), _| *p != pool),
+            Fact::Forget { pool } => {
+                self.refused.retain(|(_, p), _| *p != pool);
+                self.unreachable.retain(|(_, p), _| *p != pool);
+            }
         }
     }
 
@@ -75,20 +96,17 @@ impl Facts {
                 message: message.clone(),
             });
         }
-        if !self.refused.is_empty() {
-            // The first refusal per service, in a fixed order.
-            let mut per_service: BTreeMap<&str, &str> = BTreeMap::new();
-            for ((service, _), message) in &self.refused {
-                per_service.entry(service).or_insert(message);
-            }
-            let message = per_service
-                .iter()
-                .map(|(service, message)| format!("{service}: {message}"))
-                .collect::<Vec<_>>()
-                .join("; ");
+        if let Some(message) = per_service(&self.refused) {
             return Some(Verdict {
                 ok: false,
                 reason: "CloudAuth",
+                message,
+            });
+        }
+        if let Some(message) = per_service(&self.unreachable) {
+            return Some(Verdict {
+                ok: false,
+                reason: "EndpointUnreachable",
                 message,
             });
         }
@@ -105,6 +123,20 @@ impl Facts {
             ),
         })
     }
+}
+
+/// The first message per service, in a fixed order: `service: message; ...`.
+fn per_service(messages: &BTreeMap<(String, String), String>) -> Option<String> {
+    let mut first: BTreeMap<&str, &str> = BTreeMap::new();
+    for ((service, _), message) in messages {
+        first.entry(service).or_insert(message);
+    }
+    let text = first
+        .iter()
+        .map(|(service, message)| format!("{service}: {message}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    (!text.is_empty()).then_some(text)
 }
 
 #[derive(Default)]
@@ -238,6 +270,19 @@ mod tests {
         let verdict = facts.verdict().unwrap();
         assert!(verdict.ok);
         assert_eq!(verdict.message, "the cloud accepted the credentials (cce)");
+        facts.learn(Fact::Unreachable {
+            service: "cce".into(),
+            pool: "a".into(),
+            message: "transient failure: http://127.0.0.1:9: connection failed".into(),
+        });
+        let verdict = facts.verdict().unwrap();
+        assert_eq!((verdict.ok, verdict.reason), (false, "EndpointUnreachable"));
+        assert_eq!(
+            verdict.message,
+            "cce: transient failure: http://127.0.0.1:9: connection failed"
+        );
+        facts.learn(works("cce", "a"));
+        assert!(facts.verdict().unwrap().ok);
         facts.learn(Fact::Unavailable {
             message: "Secret ns/s not found".into(),
         });

@@ -4,7 +4,6 @@
 //! second pool.
 
 use kube::api::{Patch, PatchParams};
-use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
@@ -12,7 +11,8 @@ use super::Context;
 use super::error::cloud_category;
 use super::observe::{Target, read};
 use super::plan::Action;
-use super::report::publish;
+use super::plan::NODE_COUNT;
+use super::report::announce;
 use super::status::Observation;
 use super::validate::Validated;
 use crate::api::NodePool;
@@ -99,7 +99,7 @@ async fn record_id(
 
 async fn adopted(ctx: &Context, pool: &NodePool, found: &ObservedPool) {
     let note = format!("adopted the existing cloud pool {}", found.id);
-    publish(ctx, pool, EventType::Normal, "Adopted", note).await;
+    announce(ctx, pool, "Adopted", Some(&found.id), note).await;
 }
 
 /// Carries out `action` on the pool the cloud showed as `observed`.
@@ -139,7 +139,7 @@ pub async fn apply(
                 None => match provider.create(parent, &validated.pool).await {
                     Ok(created) => {
                         let note = format!("created cloud pool {}", created.id);
-                        publish(ctx, pool, EventType::Normal, "Created", note).await;
+                        announce(ctx, pool, "Created", Some(&created.id), note).await;
                         (created, Action::Create)
                     }
                     // The answer may be lost after the cloud acted: the next attempt looks
@@ -172,7 +172,11 @@ pub async fn apply(
             {
                 return Applied::failed(Observation::Seen(current), e);
             }
-            publish(ctx, pool, EventType::Normal, "Updating", reasons.join("; ")).await;
+            // A change of the node count alone is a scale; anything else an update.
+            let scaling = reasons.iter().all(|r| r.starts_with(NODE_COUNT));
+            let reason = if scaling { "Scaling" } else { "Updating" };
+            let note = reasons.join("; ");
+            announce(ctx, pool, reason, Some(&current.id), note).await;
             ctx.observations.invalidate(cache_key);
             let refreshed = read(ctx, resolved, cache_key, parent, &current.id)
                 .await

@@ -5,7 +5,6 @@
 //! annotation), instead of hanging silently.
 
 use kube::runtime::controller::Action as Requeue;
-use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 
 use super::Context;
@@ -13,7 +12,7 @@ use super::account_health::Fact;
 use super::accounts::AccountError;
 use super::error::{Error, cloud_category};
 use super::observe::rival_owner;
-use super::report::{now, publish, warn_once, write_status};
+use super::report::{announce, now, warn_once, write_status};
 use super::status;
 use super::validate;
 use crate::api::{DeletionPolicy, FORCE_ORPHAN_ANNOTATION, NodePool};
@@ -52,7 +51,8 @@ impl From<CloudError> for CleanupError {
 
 /// Finishes a deletion without deleting the cloud pool.
 async fn release(ctx: &Context, pool: &NodePool, reason: &str, note: String) -> Requeue {
-    publish(ctx, pool, EventType::Normal, reason, note).await;
+    let id = pool.status.as_ref().and_then(|s| s.pool_id.as_deref());
+    announce(ctx, pool, reason, id, note).await;
     forget(ctx, pool).await;
     Requeue::await_change()
 }
@@ -110,7 +110,7 @@ async fn blocked(
         pool.metadata.generation,
         &now(),
     );
-    if let Err(write) = write_status(api, pool, &status).await {
+    if let Err(write) = write_status(ctx, api, pool, &status).await {
         tracing::warn!(error = %write, "could not report a blocked deletion");
     }
     warn_once(
@@ -192,13 +192,13 @@ pub async fn cleanup(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
             Err(e) => return Err(blocked(ctx, &api, pool, e).await),
             Ok(DeleteOutcome::Started { job_id }) => {
                 let note = format!("deleting cloud pool {}", found.id);
-                publish(ctx, pool, EventType::Normal, "Deleting", note).await;
+                announce(ctx, pool, "Deleting", Some(&found.id), note).await;
                 if job_id.is_some() {
                     status.last_job_id = job_id;
                 }
             }
         }
     }
-    write_status(&api, pool, &status).await?;
+    write_status(ctx, &api, pool, &status).await?;
     Err(CleanupError::Pending.into())
 }

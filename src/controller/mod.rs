@@ -28,7 +28,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::PartialObjectMeta;
 use kube::core::DeserializeGuard;
@@ -61,6 +61,10 @@ pub struct Config {
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// Reconcile only while holding this Lease (none: always, for a single process).
     pub election: Option<crate::leader::Election>,
+    /// How long reconciles in progress may take to finish after a shutdown signal; those
+    /// still running then are stopped (a cloud call cut short is looked up again by whoever
+    /// reconciles next, as after a crash).
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for Config {
@@ -75,6 +79,7 @@ impl Default for Config {
             retry: RetryPolicy::default(),
             metrics_addr: None,
             election: None,
+            shutdown_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -144,6 +149,17 @@ fn pools_where(
         .collect()
 }
 
+/// Tells the queue metrics that `pools` are woken, and passes them on.
+fn queued(
+    queue: &telemetry::Queue,
+    pools: Vec<ObjectRef<DeserializeGuard<NodePool>>>,
+) -> Vec<ObjectRef<DeserializeGuard<NodePool>>> {
+    for pool in &pools {
+        queue.woken(pool.namespace.as_deref(), &pool.name);
+    }
+    pools
+}
+
 /// A NodePool as the controller watches it: read, or reported as unreadable.
 type Watched = DeserializeGuard<NodePool>;
 
@@ -152,18 +168,48 @@ type ReconcileResult = Result<
     ControllerError<error::Error, watcher::Error>,
 >;
 
-fn log_result(result: ReconcileResult) {
-    match result {
-        Ok(_) => {}
-        Err(ControllerError::ReconcilerFailed(error, _)) if error.is_deletion_pending() => {}
-        Err(ControllerError::ReconcilerFailed(error, object)) => tracing::warn!(
-            namespace = object.namespace.as_deref().unwrap_or_default(),
-            name = %object.name,
-            category = error.category(),
-            %error,
-            "reconcile failed"
-        ),
-        Err(error) => tracing::warn!(%error, "controller error"),
+/// Logs reconcile failures once per distinct error of an object (a retry with the same error
+/// stays quiet), and that the object reconciles again once it does.
+#[derive(Default)]
+struct FailureLog {
+    /// `(namespace, name)` -> the last error logged.
+    last: HashMap<(Option<String>, String), String>,
+}
+
+impl FailureLog {
+    fn note(&mut self, result: ReconcileResult) {
+        match result {
+            Ok((object, _)) => {
+                let key = (object.namespace.clone(), object.name.clone());
+                if self.last.remove(&key).is_some() {
+                    tracing::info!(
+                        namespace = object.namespace.as_deref().unwrap_or_default(),
+                        name = %object.name,
+                        "reconciles again"
+                    );
+                }
+            }
+            Err(ControllerError::ReconcilerFailed(error, _)) if error.is_deletion_pending() => {}
+            Err(ControllerError::ReconcilerFailed(error, object)) => {
+                let text = report::one_line(&error.to_string());
+                let key = (object.namespace.clone(), object.name.clone());
+                if self.last.get(&key) == Some(&text) {
+                    tracing::debug!(name = %object.name, error = %text, "reconcile failed again");
+                    return;
+                }
+                tracing::warn!(
+                    namespace = object.namespace.as_deref().unwrap_or_default(),
+                    name = %object.name,
+                    category = error.category(),
+                    error = %text,
+                    "reconcile failed"
+                );
+                self.last.insert(key, text);
+            }
+            Err(error) => {
+                tracing::warn!(error = %report::one_line(&error.to_string()), "controller error")
+            }
+        }
     }
 }
 
@@ -210,10 +256,16 @@ pub async fn run(
             .metrics_addr
             .map_or_else(|| "(off)".to_owned(), |a| a.to_string()),
         leader_election = config.election.is_some(),
+        shutdown_timeout_seconds = config.shutdown_timeout.as_secs(),
         "nodepool-operator starting"
     );
+    let bound = config.shutdown_timeout;
     match config.election.clone() {
-        None => control(client, config, transport, metrics, shutdown).await,
+        None => {
+            let shutdown = shutdown.boxed().shared();
+            let work = control(client, config, transport, metrics, shutdown.clone());
+            drain_within(work, shutdown, bound).await
+        }
         Some(election) => {
             let role = metrics.clone();
             crate::leader::lead(
@@ -224,11 +276,41 @@ pub async fn run(
                 |stopped| async move {
                     let stopped = async move {
                         let _ = stopped.await;
-                    };
-                    control(client, config, transport, metrics, stopped).await
+                    }
+                    .boxed()
+                    .shared();
+                    let work = control(client, config, transport, metrics, stopped.clone());
+                    drain_within(work, stopped, bound).await
                 },
             )
             .await
+        }
+    }
+}
+
+/// Runs `work` to its end, but once `stopping` completes, for at most `bound` more.
+async fn drain_within(
+    work: impl Future<Output = anyhow::Result<()>>,
+    stopping: impl Future<Output = ()>,
+    bound: Duration,
+) -> anyhow::Result<()> {
+    tokio::pin!(work);
+    tokio::select! {
+        result = &mut work => return result,
+        () = stopping => {}
+    }
+    tracing::info!(
+        timeout_seconds = bound.as_secs(),
+        "shutting down: taking no new work, letting reconciles in progress finish"
+    );
+    match tokio::time::timeout(bound, work).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                timeout_seconds = bound.as_secs(),
+                "reconciles still in progress after the shutdown timeout are stopped"
+            );
+            Ok(())
         }
     }
 }
@@ -265,6 +347,7 @@ async fn control(
     let (wake, woken) =
         futures::channel::mpsc::unbounded::<ObjectRef<DeserializeGuard<NodePool>>>();
     let store_for_deletes = pool_store.clone();
+    let (seen_by, woken_by) = (metrics.clone(), metrics.clone());
     let pool_watch = match &config.selector {
         Some(selector) => watcher::Config::default().labels(selector),
         None => watcher::Config::default(),
@@ -272,15 +355,37 @@ async fn control(
     let pool_events = watcher(pools, pool_watch)
         .default_backoff()
         .reflect(pool_writer)
-        .inspect(move |event| {
-            if let Ok(watcher::Event::Delete(gone)) = event {
+        .inspect(move |event| match event {
+            Ok(watcher::Event::Delete(gone)) => {
+                let (namespace, name) = (gone.namespace(), gone.name_any());
+                seen_by.queue.forget(namespace.as_deref(), &name);
+                seen_by
+                    .pools
+                    .forget(namespace.as_deref().unwrap_or_default(), &name);
                 for other in same_cloud_pool(&store_for_deletes, gone) {
+                    seen_by.queue.woken(other.namespace.as_deref(), &other.name);
                     let _ = wake.unbounded_send(other);
                 }
             }
+            // After a relist: NodePools deleted while the watch was down leave no series.
+            Ok(watcher::Event::InitDone) => {
+                let store = &store_for_deletes;
+                seen_by.pools.retain(|namespace, name| {
+                    let key = ObjectRef::new(name).within(namespace);
+                    store.get(&key).is_some()
+                });
+            }
+            _ => {}
         })
         .applied_objects()
-        .predicate_filter(reconcile_inputs, Default::default());
+        .predicate_filter(reconcile_inputs, Default::default())
+        .inspect(move |pool| {
+            if let Ok(pool) = pool {
+                woken_by
+                    .queue
+                    .woken(pool.namespace().as_deref(), &pool.name_any());
+            }
+        });
     // CloudAccounts wake their pools when their spec changes, not on status writes.
     let account_events = watcher(accounts, watcher::Config::default())
         .default_backoff()
@@ -313,15 +418,17 @@ async fn control(
     });
     let pools_of_account = pool_store.clone();
     let pools_of_secret = pool_store.clone();
+    let (queue_of_account, queue_of_secret) = (metrics.queue.clone(), metrics.queue.clone());
     Controller::for_stream(pool_events, pool_store)
         .watches_stream(
             account_events,
             move |account: DeserializeGuard<CloudAccount>| {
                 let ns = account.namespace();
                 let name = account.name_any();
-                pools_where(&pools_of_account, |p| {
+                let pools = pools_where(&pools_of_account, |p| {
                     p.namespace() == ns && p.spec.account_ref.name == name
-                })
+                });
+                queued(&queue_of_account, pools)
             },
         )
         .watches_stream(secret_events, move |secret| {
@@ -337,15 +444,22 @@ async fn control(
                 })
                 .map(|a| a.name_any())
                 .collect();
-            pools_where(&pools_of_secret, |p| {
+            let pools = pools_where(&pools_of_secret, |p| {
                 p.namespace() == ns && accounts.contains(&p.spec.account_ref.name)
-            })
+            });
+            queued(&queue_of_secret, pools)
         })
         .reconcile_on(woken)
         .with_config(kube::runtime::controller::Config::default().concurrency(config.concurrency))
         .graceful_shutdown_on(shutdown)
         .run(reconcile::reconcile, reconcile::error_policy, ctx)
-        .for_each(|result| async move { log_result(result) })
+        .for_each({
+            let mut failures = FailureLog::default();
+            move |result| {
+                failures.note(result);
+                futures::future::ready(())
+            }
+        })
         .await;
     Ok(())
 }

@@ -4,6 +4,9 @@ use crate::provider::{CountUpdate, ObservedPool, PoolPhase};
 
 use super::validate::Validated;
 
+/// How a change of the node count starts in an update's reasons.
+pub const NODE_COUNT: &str = "node count";
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Look the pool up by name, adopt it if it exists, create it otherwise.
@@ -70,7 +73,7 @@ pub fn plan(
         // asks for the declared count is not asked again.
         let target = observed.desired.unwrap_or(observed.current);
         if target != desired.count {
-            reasons.push(format!("node count {target} -> {}", desired.count));
+            reasons.push(format!("{NODE_COUNT} {target} -> {}", desired.count));
         }
         CountUpdate::Set(desired.count)
     };

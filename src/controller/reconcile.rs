@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action as Requeue;
-use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as FinalizerEvent, finalizer};
 use kube::{Api, Resource, ResourceExt};
 use rand::Rng;
@@ -21,7 +20,7 @@ use super::cleanup::cleanup;
 use super::error::{Error, MalformedObject};
 use super::observe::{Target, changing, observe, rival_owner};
 use super::plan::{Action, Mode, plan};
-use super::report::{clear_warning, now, publish, warn_once, warn_once_about, write_status};
+use super::report::{announce, clear_warning, now, warn_once, warn_once_about, write_status};
 use super::status::{self, Inputs, Observation, Outcome};
 use super::validate;
 use crate::api::{FINALIZER, NodePool};
@@ -33,11 +32,41 @@ fn jittered(base: Duration) -> Duration {
     base.mul_f64(factor)
 }
 
+/// When a NodePool that is not being deleted is reconciled next.
+enum Next {
+    After(Duration),
+    OnChange,
+}
+
+impl Next {
+    /// The requeue, also told to the queue metrics.
+    fn requeue(self, ctx: &Context, pool: &NodePool) -> Requeue {
+        let (namespace, name) = (pool.namespace(), pool.name_any());
+        match self {
+            Next::After(wait) => {
+                let wait = jittered(wait);
+                ctx.metrics
+                    .queue
+                    .requeued(namespace.as_deref(), &name, Some(wait));
+                Requeue::requeue(wait)
+            }
+            Next::OnChange => {
+                ctx.metrics
+                    .queue
+                    .requeued(namespace.as_deref(), &name, None);
+                Requeue::await_change()
+            }
+        }
+    }
+}
+
 pub async fn reconcile(
     object: Arc<DeserializeGuard<NodePool>>,
     ctx: Arc<Context>,
 ) -> Result<Requeue, Error> {
     let started = std::time::Instant::now();
+    let (namespace, name) = (object.namespace(), object.name_any());
+    ctx.metrics.queue.started(namespace.as_deref(), &name);
     let result = match &object.0 {
         Ok(pool) => reconcile_pool(Arc::new(pool.clone()), &ctx).await,
         Err(invalid) => Err(MalformedObject {
@@ -50,6 +79,7 @@ pub async fn reconcile(
         Err(error) => error.category(),
     };
     ctx.metrics.observe(label, started.elapsed());
+    ctx.metrics.queue.finished();
     let uid = object.uid().unwrap_or_default();
     match &result {
         Ok(_) => {
@@ -73,7 +103,10 @@ async fn reconcile_pool(pool: Arc<NodePool>, ctx: &Context) -> Result<Requeue, E
     let api: Api<NodePool> = Api::namespaced(ctx.client.clone(), &namespace);
     finalizer(&api, FINALIZER, pool, |event| async {
         match event {
-            FinalizerEvent::Apply(pool) => converge(&pool, ctx).await,
+            FinalizerEvent::Apply(pool) => {
+                let next = converge(&pool, ctx).await?;
+                Ok(next.requeue(ctx, &pool))
+            }
             FinalizerEvent::Cleanup(pool) => cleanup(&pool, ctx).await,
         }
     })
@@ -88,10 +121,15 @@ pub fn error_policy(
     error: &Error,
     ctx: Arc<Context>,
 ) -> Requeue {
+    let (namespace, name) = (object.namespace(), object.name_any());
+    let queue = &ctx.metrics.queue;
     if error.is_deletion_pending() {
-        return Requeue::requeue(jittered(ctx.config.wait_interval));
+        let wait = jittered(ctx.config.wait_interval);
+        queue.requeued(namespace.as_deref(), &name, Some(wait));
+        return Requeue::requeue(wait);
     }
     if error.waits_for_change() {
+        queue.requeued(namespace.as_deref(), &name, None);
         return Requeue::await_change();
     }
     let uid = object.uid().unwrap_or_default();
@@ -108,6 +146,7 @@ pub fn error_policy(
         .min(Duration::from_secs(300));
     let wait = ceiling.mul_f64(rand::rng().random_range(0.5..=1.0));
     tracing::debug!(%error, failures, ?wait, "reconcile failed; backing off");
+    queue.requeued(namespace.as_deref(), &name, Some(wait));
     Requeue::requeue(wait)
 }
 
@@ -130,13 +169,18 @@ fn fact(cloud: CloudKind, pool: &NodePool, result: &Result<Action, Error>) -> Op
                 pool,
                 message: e.to_string(),
             }),
+            Some(e) if e.unanswered() => Some(Fact::Unreachable {
+                service,
+                pool,
+                message: e.to_string(),
+            }),
             _ => None,
         },
     }
 }
 
 /// The pipeline for a NodePool that is not being deleted.
-async fn converge(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
+async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
     let namespace = pool.namespace().unwrap_or_default();
     let api: Api<NodePool> = Api::namespaced(ctx.client.clone(), &namespace);
     let previous = pool.status.clone().unwrap_or_default();
@@ -159,9 +203,9 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
         Err(invalid) => {
             let outcome = Outcome::Invalid(invalid.0.clone());
             let status = status::build(&previous, &inputs(None, &Observation::NotRead, &outcome));
-            write_status(&api, pool, &status).await?;
+            write_status(ctx, &api, pool, &status).await?;
             warn_once(ctx, pool, invalid.category(), invalid.to_string()).await;
-            return Ok(Requeue::await_change());
+            return Ok(Next::OnChange);
         }
     };
     let cloud = validated.cloud;
@@ -185,7 +229,7 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
                 message: error.to_string(),
             };
             let status = status::build(&previous, &inputs(&Observation::NotRead, &failed));
-            write_status(&api, pool, &status).await?;
+            write_status(ctx, &api, pool, &status).await?;
             if let AccountError::Credentials { message } = &error {
                 let fact = Fact::Unavailable {
                     message: message.clone(),
@@ -213,9 +257,9 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
         );
         let conflict = Outcome::Conflict(message.clone());
         let status = status::build(&previous, &inputs(&Observation::NotRead, &conflict));
-        write_status(&api, pool, &status).await?;
+        write_status(ctx, &api, pool, &status).await?;
         warn_once(ctx, pool, "Conflict", message).await;
-        return Ok(Requeue::requeue(jittered(poll)));
+        return Ok(Next::After(poll));
     }
 
     // Observe, plan, apply.
@@ -262,7 +306,7 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
         // A create answer shows no node yet; the pool is being created whatever it says.
         status.phase = Some("Creating".to_owned());
     }
-    write_status(&api, pool, &status).await?;
+    write_status(ctx, &api, pool, &status).await?;
     if let Some(fact) = fact(cloud, pool, &result) {
         ctx.health
             .learn(&ctx.client, &namespace, account_name, fact)
@@ -272,14 +316,14 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
         && let Some(phase) = &status.phase
     {
         let note = format!("the cloud pool is {phase}");
-        publish(ctx, pool, EventType::Normal, phase, note).await;
+        announce(ctx, pool, phase, status.pool_id.as_deref(), note).await;
     }
     let action = match result {
         Ok(Action::Conflict { .. }) => {
             if let Outcome::Conflict(message) = outcome {
                 warn_once(ctx, pool, "Conflict", message).await;
             }
-            return Ok(Requeue::requeue(jittered(poll)));
+            return Ok(Next::After(poll));
         }
         Ok(action) => action,
         Err(error) => {
@@ -289,9 +333,9 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
     };
     clear_warning(ctx, pool);
     let busy = !matches!(action, Action::Nothing) || changing(status.phase.as_deref());
-    Ok(Requeue::requeue(jittered(if busy {
+    Ok(Next::After(if busy {
         ctx.config.wait_interval
     } else {
         poll
-    })))
+    }))
 }

@@ -32,12 +32,15 @@ pub fn now() -> String {
 }
 
 /// Writes the status if it differs from what the object shows, removing fields that no longer
-/// apply.
+/// apply, and shows it in the per-NodePool metrics.
 pub async fn write_status(
+    ctx: &Context,
     api: &Api<NodePool>,
     pool: &NodePool,
     status: &NodePoolStatus,
 ) -> Result<(), StatusError> {
+    let namespace = pool.namespace().unwrap_or_default();
+    ctx.metrics.pools.show(&namespace, &pool.name_any(), status);
     let shown = pool.status.clone().unwrap_or_default();
     if pool.status.is_some() && &shown == status {
         return Ok(());
@@ -52,8 +55,34 @@ pub async fn write_status(
     Ok(())
 }
 
-pub async fn publish(ctx: &Context, pool: &NodePool, type_: EventType, reason: &str, note: String) {
-    publish_to(ctx, pool.object_ref(&()), type_, reason, note).await;
+/// Tells what the operator did or saw happen to a NodePool's cloud pool (created, adopted,
+/// scaling, ready, deleting, deleted, orphaned, ...): one INFO line with stable fields
+/// (`action`, `namespace`, `name`, `pool_id`) and a Normal Event.
+pub async fn announce(
+    ctx: &Context,
+    pool: &NodePool,
+    reason: &str,
+    pool_id: Option<&str>,
+    note: String,
+) {
+    tracing::info!(
+        action = reason.to_ascii_lowercase(),
+        namespace = pool.namespace().unwrap_or_default(),
+        name = pool.name_any(),
+        pool_id = pool_id.unwrap_or_default(),
+        "{}",
+        one_line(&note)
+    );
+    publish_to(ctx, pool.object_ref(&()), EventType::Normal, reason, note).await;
+}
+
+/// A text on one line, so a message never splits a log record.
+pub fn one_line(text: &str) -> String {
+    if text.contains(['\n', '\r']) {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    } else {
+        text.to_owned()
+    }
 }
 
 async fn publish_to(

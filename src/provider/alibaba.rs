@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::budget::Budget;
 use super::error::CloudError;
+use super::metrics::Operation;
 use super::transport::{CallInfo, HttpRequest, HttpResponse, Transport};
 use nodepool_wire::signing::{Secret, alibaba as signer};
 
@@ -50,11 +51,12 @@ impl AlibabaSession {
         Self { account, transport }
     }
 
-    /// Calls `action` of API `version` with business parameters; `write` picks the budget;
+    /// Calls `action` (counted as `operation`) of API `version` with business parameters; `write` picks the budget;
     /// `repeatable` says whether the call may be sent again after an unclear failure.
     pub async fn rpc(
         &self,
         action: &'static str,
+        operation: Operation,
         version: &str,
         params: &[(String, String)],
         write: bool,
@@ -67,7 +69,7 @@ impl AlibabaSession {
         };
         let info = CallInfo {
             cloud: "ens",
-            operation: action,
+            operation,
             budget_key: format!("alibaba/{}/ens-{family}", self.account.access_key_id),
             budget,
             repeatable,

@@ -6,6 +6,7 @@
 //!
 //! About 340 lines of client and 100 of table tests for the count and drift rules.
 
+use crate::provider::metrics::Operation;
 use async_trait::async_trait;
 use http::Method;
 use serde_json::{Value, json};
@@ -52,7 +53,7 @@ impl CceProvider {
 
     async fn call(
         &self,
-        operation: &'static str,
+        operation: Operation,
         method: Method,
         url: url::Url,
         body: Option<&Value>,
@@ -238,7 +239,7 @@ impl NodePoolProvider for CceProvider {
 
     async fn list(&self, cluster: &str) -> Result<Vec<ObservedPool>, CloudError> {
         let value = self
-            .call("list", Method::GET, self.url(cluster, None)?, None)
+            .call(Operation::List, Method::GET, self.url(cluster, None)?, None)
             .await?;
         let list: NodePoolList = CCE.parse(value, "pool list")?;
         Ok(list.items.iter().map(observe).collect())
@@ -246,7 +247,12 @@ impl NodePoolProvider for CceProvider {
 
     async fn get(&self, cluster: &str, id: &str) -> Result<Option<ObservedPool>, CloudError> {
         match self
-            .call("get", Method::GET, self.url(cluster, Some(id))?, None)
+            .call(
+                Operation::Get,
+                Method::GET,
+                self.url(cluster, Some(id))?,
+                None,
+            )
             .await
         {
             Ok(value) => Ok(Some(observe(&CCE.parse::<NodePool>(value, "pool")?))),
@@ -273,7 +279,7 @@ impl NodePoolProvider for CceProvider {
         let body = serde_json::to_value(&pool).map_err(|e| CloudError::transport(e.to_string()))?;
         let value = self
             .call(
-                "create",
+                Operation::Create,
                 Method::POST,
                 self.url(cluster, None)?,
                 Some(&body),
@@ -291,14 +297,19 @@ impl NodePoolProvider for CceProvider {
     ) -> Result<(), CloudError> {
         let body = update_body(desired, count)?;
         let url = self.url(cluster, Some(&observed.id))?;
-        self.call("update", Method::PUT, url, Some(&body))
+        self.call(Operation::Update, Method::PUT, url, Some(&body))
             .await
             .map(drop)
     }
 
     async fn delete(&self, cluster: &str, id: &str) -> Result<DeleteOutcome, CloudError> {
         match self
-            .call("delete", Method::DELETE, self.url(cluster, Some(id))?, None)
+            .call(
+                Operation::Delete,
+                Method::DELETE,
+                self.url(cluster, Some(id))?,
+                None,
+            )
             .await
         {
             Ok(value) => {
@@ -328,7 +339,7 @@ impl NodePoolProvider for CceProvider {
             "spec": {"nodeTemplate": {"k8sTags": labels}, "ignoreInitialNodeCount": true},
         });
         let url = self.url(cluster, Some(&observed.id))?;
-        self.call("update", Method::PUT, url, Some(&body))
+        self.call(Operation::Update, Method::PUT, url, Some(&body))
             .await
             .map(drop)
     }

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::alibaba::AlibabaSession;
+use super::metrics::Operation;
 use super::{
     CloudError, CloudKind, CountUpdate, DeleteOutcome, DesiredPool, NodePoolProvider, ObservedPool,
     PoolPhase, PoolSpec, count,
@@ -161,15 +162,39 @@ pub fn drift(desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
     drifted
 }
 
+/// The operation an ENS action is counted as.
+trait Counted: RpcRequest {
+    const OPERATION: Operation;
+}
+
+macro_rules! counted {
+    ($($request:ident => $operation:ident),* $(,)?) => {
+        $(impl Counted for $request {
+            const OPERATION: Operation = Operation::$operation;
+        })*
+    };
+}
+
+counted! {
+    CreateClusterNodePoolRequest => Create,
+    DescribeClusterNodePoolsRequest => List,
+    ScaleClusterNodePoolRequest => Scale,
+    DeleteClusterNodesRequest => Scale,
+    DescribeClusterNodesRequest => ListNodes,
+    ModifyClusterNodePoolRequest => Update,
+    DeleteClusterNodePoolRequest => Delete,
+}
+
 impl EnsProvider {
     pub fn new(session: AlibabaSession) -> Self {
         Self { session }
     }
 
-    async fn call<R: RpcRequest>(&self, request: &R, write: bool) -> Result<Value, CloudError> {
+    async fn call<R: Counted>(&self, request: &R, write: bool) -> Result<Value, CloudError> {
         self.session
             .rpc(
                 R::ACTION,
+                R::OPERATION,
                 API_VERSION,
                 &request.to_params(),
                 write,

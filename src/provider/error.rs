@@ -183,12 +183,32 @@ impl CloudError {
         }
     }
 
+    /// A request sent that got no answer (a timeout, a dropped connection).
+    pub fn no_answer(message: impl Into<String>) -> Self {
+        CloudError::Transient {
+            status: None,
+            code: Some(NO_ANSWER.to_owned()),
+            message: message.into(),
+        }
+    }
+
     /// A request that never left: the connection could not be made.
     pub fn unsent(message: impl Into<String>) -> Self {
         CloudError::Transient {
             status: None,
             code: Some(UNSENT.to_owned()),
             message: message.into(),
+        }
+    }
+
+    /// Whether the request got no answer at all (connection refused or dropped, timeout), as
+    /// opposed to an error answer.
+    pub fn unanswered(&self) -> bool {
+        match self {
+            CloudError::Transient {
+                status: None, code, ..
+            } => matches!(code.as_deref(), Some(UNSENT | NO_ANSWER)),
+            _ => false,
         }
     }
 
@@ -208,6 +228,9 @@ impl CloudError {
 
 /// The code of [`CloudError::unsent`] errors.
 const UNSENT: &str = "ConnectFailed";
+
+/// The code of [`CloudError::no_answer`] errors.
+const NO_ANSWER: &str = "NoAnswer";
 
 /// Where a cloud's message starts echoing request material (signing input, request ids), which
 /// differs between two identical failures.

@@ -2,6 +2,7 @@
 //! token mode (password login for a project-scoped token, cached, refreshed well before expiry
 //! and at once on `APIG.0307`), URLs, JSON answers, and the parsing of Huawei error bodies.
 
+use crate::provider::metrics::Operation;
 use nodepool_wire::signing::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
@@ -129,7 +130,7 @@ impl HuaweiSession {
     pub async fn call(
         &self,
         cloud: &'static str,
-        operation: &'static str,
+        operation: Operation,
         method: Method,
         url: url::Url,
         body: Option<&Value>,
@@ -178,7 +179,7 @@ impl HuaweiSession {
     pub async fn call_json(
         &self,
         service: HuaweiService,
-        operation: &'static str,
+        operation: Operation,
         method: Method,
         url: url::Url,
         body: Option<&Value>,
@@ -189,8 +190,9 @@ impl HuaweiSession {
             .await?;
         serde_json::from_slice(&response.body).map_err(|e| {
             CloudError::transport(format!(
-                "{} answered {operation} with unreadable JSON: {e}",
-                service.display
+                "{} answered {} with unreadable JSON: {e}",
+                service.display,
+                operation.as_str()
             ))
         })
     }
@@ -278,7 +280,7 @@ impl HuaweiSession {
         .map_err(|e| CloudError::transport(e.to_string()))?;
         let info = CallInfo {
             cloud: "iam",
-            operation: "token",
+            operation: Operation::Token,
             budget_key: format!("huawei/{user}/iam"),
             budget: self.account.budget,
             repeatable: true,

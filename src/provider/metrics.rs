@@ -1,15 +1,86 @@
-//! Counts of cloud calls by cloud, operation and result, kept in a shared registry so the
-//! operator can export them (Prometheus) and tests can assert on them.
+//! Cloud-call metrics, shared by every client through the transport: calls by cloud, operation
+//! and result, and the time each HTTP exchange took. The operation is one vocabulary for all
+//! clouds, so one dashboard fits them all.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
 
-/// `(cloud, operation, result)`, where result is `ok` or an error category.
-pub type CallKey = (&'static str, &'static str, &'static str);
+/// What a cloud call does, in the same words for every cloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// The pools of a cluster or resource pool.
+    List,
+    /// One pool.
+    Get,
+    Create,
+    /// A change of the pool's settings (CCE PUT, ModelArts merge patch, ENS
+    /// `ModifyClusterNodePool`).
+    Update,
+    /// A change of the node count (ENS `ScaleClusterNodePool`, `DeleteClusterNodes`).
+    Scale,
+    Delete,
+    /// The nodes of one pool (ENS `DescribeClusterNodes`).
+    ListNodes,
+    /// An IAM token (Huawei).
+    Token,
+}
 
-#[derive(Debug, Clone, Default)]
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::List => "list",
+            Operation::Get => "get",
+            Operation::Create => "create",
+            Operation::Update => "update",
+            Operation::Scale => "scale",
+            Operation::Delete => "delete",
+            Operation::ListNodes => "list_nodes",
+            Operation::Token => "token",
+        }
+    }
+}
+
+impl EncodeLabelValue for Operation {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    cloud: &'static str,
+    operation: Operation,
+    /// `ok` or an error category.
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LatencyLabels {
+    cloud: &'static str,
+    operation: Operation,
+}
+
+fn latency_histogram() -> Histogram {
+    // 5 ms to about 41 s.
+    Histogram::new(exponential_buckets(0.005, 2.0, 14))
+}
+
+#[derive(Debug, Clone)]
 pub struct CallMetrics {
-    counts: Arc<Mutex<BTreeMap<CallKey, u64>>>,
+    calls: Family<CallLabels, Counter>,
+    latency: Family<LatencyLabels, Histogram, fn() -> Histogram>,
+}
+
+impl Default for CallMetrics {
+    fn default() -> Self {
+        Self {
+            calls: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+        }
+    }
 }
 
 impl CallMetrics {
@@ -17,23 +88,35 @@ impl CallMetrics {
         Self::default()
     }
 
-    pub fn record(&self, cloud: &'static str, operation: &'static str, result: &'static str) {
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        *counts.entry((cloud, operation, result)).or_default() += 1;
+    /// Adds the families to `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "cloud_calls",
+            "Cloud API calls by cloud, operation and result (ok or an error category); a retried call counts once per attempt",
+            self.calls.clone(),
+        );
+        registry.register(
+            "cloud_call_duration_seconds",
+            "Time of one HTTP exchange with a cloud API (rate-budget waits excluded)",
+            self.latency.clone(),
+        );
     }
 
-    /// Every counter, sorted by key.
-    pub fn snapshot(&self) -> Vec<(CallKey, u64)> {
-        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        counts.iter().map(|(k, v)| (*k, *v)).collect()
+    /// Counts one attempt of a call.
+    pub fn record(&self, cloud: &'static str, operation: Operation, result: &'static str) {
+        self.calls
+            .get_or_create(&CallLabels {
+                cloud,
+                operation,
+                result,
+            })
+            .inc();
     }
 
-    /// Calls of `cloud` with `result` (all operations).
-    pub fn count(&self, cloud: &str, result: &str) -> u64 {
-        self.snapshot()
-            .into_iter()
-            .filter(|((c, _, r), _)| *c == cloud && *r == result)
-            .map(|(_, n)| n)
-            .sum()
+    /// Records the time one HTTP exchange took.
+    pub fn time(&self, cloud: &'static str, operation: Operation, seconds: f64) {
+        self.latency
+            .get_or_create(&LatencyLabels { cloud, operation })
+            .observe(seconds);
     }
 }

@@ -4,6 +4,7 @@
 //! is, so keeping the count needs nothing special; removed labels are sent as `null`. Status
 //! buckets are read in both of their documented forms.
 
+use crate::provider::metrics::Operation;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -41,7 +42,7 @@ impl ModelArtsProvider {
 
     async fn call(
         &self,
-        operation: &'static str,
+        operation: Operation,
         method: Method,
         url: url::Url,
         body: Option<&Value>,
@@ -61,7 +62,7 @@ impl ModelArtsProvider {
     ) -> Result<(), CloudError> {
         let url = self.url(resource_pool, Some(id))?;
         self.call(
-            "patch",
+            Operation::Update,
             Method::PATCH,
             url,
             Some(body),
@@ -226,7 +227,7 @@ impl NodePoolProvider for ModelArtsProvider {
     async fn list(&self, resource_pool: &str) -> Result<Vec<ObservedPool>, CloudError> {
         let value = self
             .call(
-                "list",
+                Operation::List,
                 Method::GET,
                 self.url(resource_pool, None)?,
                 None,
@@ -253,7 +254,7 @@ impl NodePoolProvider for ModelArtsProvider {
     ) -> Result<Option<ObservedPool>, CloudError> {
         let url = self.url(resource_pool, Some(name))?;
         match self
-            .call("get", Method::GET, url, None, "application/json")
+            .call(Operation::Get, Method::GET, url, None, "application/json")
             .await
         {
             Ok(value) => Ok(Some(observe(&MODELARTS.parse::<NodePool>(value, "pool")?))),
@@ -291,7 +292,7 @@ impl NodePoolProvider for ModelArtsProvider {
         let body = serde_json::to_value(&pool).map_err(|e| CloudError::transport(e.to_string()))?;
         let value = self
             .call(
-                "create",
+                Operation::Create,
                 Method::POST,
                 self.url(resource_pool, None)?,
                 Some(&body),
@@ -317,7 +318,13 @@ impl NodePoolProvider for ModelArtsProvider {
     async fn delete(&self, resource_pool: &str, name: &str) -> Result<DeleteOutcome, CloudError> {
         let url = self.url(resource_pool, Some(name))?;
         match self
-            .call("delete", Method::DELETE, url, None, "application/json")
+            .call(
+                Operation::Delete,
+                Method::DELETE,
+                url,
+                None,
+                "application/json",
+            )
             .await
         {
             Ok(_) => Ok(DeleteOutcome::Started { job_id: None }),

@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use super::budget::{Budget, RateBudgets};
 use super::error::CloudError;
-use super::metrics::CallMetrics;
+use super::metrics::{CallMetrics, Operation};
 use super::retry::RetryPolicy;
 
 /// A request ready to send.
@@ -53,7 +53,7 @@ impl HttpResponse {
 #[derive(Debug, Clone)]
 pub struct CallInfo {
     pub cloud: &'static str,
-    pub operation: &'static str,
+    pub operation: Operation,
     /// The rate-budget bucket (account and API family).
     pub budget_key: String,
     pub budget: Budget,
@@ -105,8 +105,11 @@ impl Transport {
         })
     }
 
-    /// Sends one request once (no budget, no retry).
+    /// Sends one request once (no budget, no retry). A request that gets no answer fails with
+    /// the endpoint it was sent to (scheme, host and port; never the path or query, which may
+    /// hold signatures).
     pub async fn send_once(&self, request: HttpRequest) -> Result<HttpResponse, CloudError> {
+        let endpoint = endpoint(&request.url);
         let mut builder = self
             .http
             .request(request.method, request.url)
@@ -116,19 +119,18 @@ impl Transport {
                 builder = builder.header(name, value);
             }
         }
-        let response = builder.send().await.map_err(|e| {
+        let unanswered = |e: reqwest::Error| {
+            let text = format!("{endpoint}: {}", describe(&e));
             if e.is_connect() {
-                CloudError::unsent(describe(&e))
+                CloudError::unsent(text)
             } else {
-                CloudError::transport(describe(&e))
+                CloudError::no_answer(text)
             }
-        })?;
+        };
+        let response = builder.send().await.map_err(unanswered)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| CloudError::transport(describe(&e)))?;
+        let body = response.bytes().await.map_err(unanswered)?;
         Ok(HttpResponse {
             status,
             headers,
@@ -151,7 +153,7 @@ impl Transport {
         let span = tracing::info_span!(
             "cloud_call",
             cloud = info.cloud,
-            operation = info.operation,
+            operation = info.operation.as_str(),
             status = tracing::field::Empty
         );
         let repeatable = info.repeatable;
@@ -161,7 +163,11 @@ impl Transport {
                 || async {
                     self.budgets.acquire(&info.budget_key, info.budget).await;
                     let request = build()?;
-                    let response = self.send_once(request).await?;
+                    let sent = std::time::Instant::now();
+                    let response = self.send_once(request).await;
+                    let seconds = sent.elapsed().as_secs_f64();
+                    self.metrics.time(info.cloud, info.operation, seconds);
+                    let response = response?;
                     tracing::Span::current().record("status", response.status);
                     if response.is_success() {
                         Ok(response)
@@ -186,12 +192,25 @@ impl Transport {
             Err(error) => error.category().as_str(),
         };
         self.metrics.record(info.cloud, info.operation, outcome);
+        // Debug only: whether an answer is a failure is the caller's to say (a lookup expects
+        // "not found"); the controller logs what failed a reconcile, once per distinct error.
         let _entered = span.enter();
         match &result {
             Ok(response) => tracing::debug!(status = response.status, "cloud call done"),
-            Err(error) => tracing::info!(category = outcome, %error, "cloud call failed"),
+            Err(error) => {
+                tracing::debug!(category = outcome, %error, "cloud call answered with an error")
+            }
         }
         result
+    }
+}
+
+/// `scheme://host:port` of a URL.
+fn endpoint(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port_or_known_default() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
     }
 }
 

@@ -10,7 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -19,25 +19,27 @@ use prometheus_client::registry::Registry;
 
 use crate::provider::metrics::CallMetrics;
 
+mod pools;
+mod process;
+mod queue;
+
+pub use pools::PoolMetrics;
+pub use queue::Queue;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
     /// `ok` or an error category.
     result: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct CallLabels {
-    cloud: String,
-    operation: String,
-    result: String,
-}
-
-/// Reconcile metrics; cloud-call counters come from the shared transport.
+/// The operator's metrics: reconciles, cloud calls (counted by the shared transport), the
+/// work queue, per-NodePool state, leadership and the process.
 pub struct Metrics {
     registry: Registry,
     reconciles: Family<ResultLabels, Counter>,
     duration: Histogram,
-    calls: CallMetrics,
+    pub pools: Arc<PoolMetrics>,
+    pub queue: Arc<Queue>,
     /// Set once the controller's watches are running.
     pub ready: AtomicBool,
     /// Set while this process waits for the leader Lease.
@@ -47,31 +49,39 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new(calls: CallMetrics) -> Self {
-        let mut registry = Registry::with_prefix("nodepool");
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(process::Process));
+        let own = registry.sub_registry_with_prefix("nodepool");
         let reconciles = Family::<ResultLabels, Counter>::default();
-        registry.register(
+        own.register(
             "reconciles",
             "Reconciles by result (ok or error category)",
             reconciles.clone(),
         );
         let duration = Histogram::new(exponential_buckets(0.005, 2.0, 14));
-        registry.register(
+        own.register(
             "reconcile_duration_seconds",
             "Time spent in one reconcile",
             duration.clone(),
         );
         let leader = Gauge::default();
-        registry.register(
+        own.register(
             "leader",
             "1 while this process reconciles (it holds the leader Lease, or election is off), 0 while it stands by",
             leader.clone(),
         );
         leader.set(1);
+        calls.register(own);
+        let pools = Arc::new(PoolMetrics::default());
+        pools.register(own);
+        let queue = Arc::new(Queue::default());
+        own.register_collector(Box::new(queue.clone()));
         Self {
             registry,
             reconciles,
             duration,
-            calls,
+            pools,
+            queue,
             ready: AtomicBool::new(false),
             standby: AtomicBool::new(false),
             leader,
@@ -95,26 +105,8 @@ impl Metrics {
 
     /// The OpenMetrics text of every metric.
     pub fn render(&self) -> Result<String, std::fmt::Error> {
-        let mut calls_registry = Registry::with_prefix("nodepool");
-        let calls = Family::<CallLabels, Counter>::default();
-        for ((cloud, operation, result), count) in self.calls.snapshot() {
-            calls
-                .get_or_create(&CallLabels {
-                    cloud: cloud.into(),
-                    operation: operation.into(),
-                    result: result.into(),
-                })
-                .inc_by(count);
-        }
-        calls_registry.register(
-            "cloud_calls",
-            "Cloud API calls by cloud, operation and result",
-            calls,
-        );
         let mut text = String::new();
-        encode_registry(&mut text, &self.registry)?;
-        encode_registry(&mut text, &calls_registry)?;
-        encode_eof(&mut text)?;
+        encode(&mut text, &self.registry)?;
         Ok(text)
     }
 }
