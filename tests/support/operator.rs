@@ -123,6 +123,7 @@ pub fn operator_config(namespace: &str, poll: Duration) -> Config {
         metrics_addr: None,
         selector: None,
         election: None,
+        shutdown_timeout: Duration::from_secs(5),
     }
 }
 
