@@ -186,3 +186,80 @@ async fn kubectl_apply_k_deploy_is_accepted_by_the_server() {
         .await;
     assert!(ok, "{out}{err}");
 }
+
+/// `to` as a path relative to the folder `from` (kustomize takes no absolute paths).
+fn relative(from: &std::path::Path, to: &std::path::Path) -> std::path::PathBuf {
+    let from: Vec<_> = from.components().collect();
+    let to: Vec<_> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut path = std::path::PathBuf::new();
+    for _ in common..from.len() {
+        path.push("..");
+    }
+    for part in &to[common..] {
+        path.push(part);
+    }
+    path
+}
+
+#[test]
+fn the_servicemonitor_component_scrapes_the_metrics_service_of_deploy() {
+    let deploy = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy"))
+        .canonicalize()
+        .unwrap();
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let base = relative(&root, &deploy);
+    let component = base.join("components/servicemonitor");
+    std::fs::write(
+        root.join("kustomization.yaml"),
+        format!(
+            "resources: [{}]\ncomponents: [{}]\n",
+            base.display(),
+            component.display()
+        ),
+    )
+    .unwrap();
+    let output = std::process::Command::new("kubectl")
+        .arg("kustomize")
+        .arg(&root)
+        .output()
+        .expect("kubectl runs (CI installs it)");
+    let rendered = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let objects: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(&rendered)
+        .map(|d| serde::Deserialize::deserialize(d).unwrap())
+        .collect();
+    let find = |kind: &str| {
+        objects
+            .iter()
+            .find(|o| o["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in:\n{rendered}"))
+    };
+    let monitor = find("ServiceMonitor");
+    let service = find("Service");
+    // The monitor selects the metrics Service, in its namespace, by a port it has.
+    let selector = monitor["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .unwrap();
+    assert!(!selector.is_empty());
+    for (key, value) in selector {
+        assert_eq!(&service["metadata"]["labels"][key], value, "{key}");
+    }
+    let namespace = &service["metadata"]["namespace"];
+    let namespaces = monitor["spec"]["namespaceSelector"]["matchNames"]
+        .as_array()
+        .unwrap();
+    assert!(namespaces.contains(namespace), "{namespaces:?}");
+    let port = &monitor["spec"]["endpoints"][0]["port"];
+    let ports = service["spec"]["ports"].as_array().unwrap();
+    assert!(
+        ports.iter().any(|p| &p["name"] == port),
+        "{port} in {ports:?}"
+    );
+    assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
+}

@@ -1,7 +1,8 @@
 //! Two `nodepool-operator run` processes, as the two replicas of `deploy/` run, with the
 //! operator's ServiceAccount: one leads, the other stands by and makes no cloud call and no
 //! write; a stopped leader hands over at once, a killed one within the Lease duration; the
-//! cloud never gets a second pool; the Lease rights of `deploy/rbac.yaml` are all used.
+//! cloud never gets a second pool, also across 20 alternating kills while pools are created
+//! and answers are lost; the Lease rights of `deploy/rbac.yaml` are all used.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -77,6 +78,17 @@ fn start(
     identity: &str,
     log: &std::path::Path,
 ) -> Replica {
+    start_with_lease(kubeconfig, namespace, lease, identity, log, LEASE_SECONDS)
+}
+
+fn start_with_lease(
+    kubeconfig: &std::path::Path,
+    namespace: &str,
+    lease: &str,
+    identity: &str,
+    log: &std::path::Path,
+    lease_seconds: u64,
+) -> Replica {
     let metrics = format!("127.0.0.1:{}", free_port());
     let child = Command::new(env!("CARGO_BIN_EXE_nodepool-operator"))
         .args(["run", "--namespace", namespace, "--wait-interval", "1"])
@@ -86,7 +98,8 @@ fn start(
             "--lease-namespace",
             OPERATOR_NAMESPACE,
         ])
-        .args(["--lease-duration", &LEASE_SECONDS.to_string()])
+        .args(["--lease-duration", &lease_seconds.to_string()])
+        .args(["--log-level", "nodepool_operator=debug"])
         .args(["--metrics-addr", &metrics])
         .env("KUBECONFIG", kubeconfig)
         .env("POD_NAME", identity)
@@ -256,4 +269,133 @@ async fn one_replica_leads_the_standby_is_silent_and_takes_over_on_stop_and_on_k
         .map(|e| e["requestURI"].clone())
         .collect();
     assert!(denied.is_empty(), "{denied:?}");
+}
+
+#[tokio::test]
+async fn twenty_alternating_kills_of_the_leader_never_create_a_pool_twice() {
+    const KILLS: usize = 20;
+    const POOLS: usize = 8;
+    const LEASE: u64 = 3;
+    let cluster = Cluster::shared().await;
+    let ns = cluster.namespace("leader-kills").await;
+    let sim = support::start(SimConfig {
+        timing: support::fast_timing(300, 300),
+        ..SimConfig::default()
+    })
+    .await;
+    // A third of the creates are carried out and their answers lost: the leader that sent one
+    // may be killed before it learns the pool exists.
+    sim.add_fault(nodepool_sim::FaultRule {
+        cloud: Some(Cloud::Cce),
+        operation: Some("create".into()),
+        effect: nodepool_sim::FaultEffect::DropAfterServing,
+        rate: Some(0.33),
+        count: None,
+    })
+    .unwrap();
+    let mut manifests = support::sample("huawei-account.yaml", &sim.url());
+    let template = support::sample("nodepool-cce.yaml", &sim.url()).remove(0);
+    for manifest in manifests.drain(..) {
+        support::create_manifest(&cluster.admin, &ns, manifest)
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let kubeconfig = operator_kubeconfig(&cluster, dir.path());
+    let lease = format!("nodepool-operator-{}", ns.name);
+    let leases: Api<Lease> = Api::namespaced(cluster.admin.clone(), OPERATOR_NAMESPACE);
+    let pools: Api<NodePool> = Api::namespaced(cluster.admin.clone(), &ns);
+    let replica =
+        |identity: &str| start_with_lease(&kubeconfig, &ns, &lease, identity, dir.path(), LEASE);
+
+    let mut leader = ("r0".to_owned(), replica("r0"));
+    wait_holder(&leases, &lease, "r0", dir.path()).await;
+    let mut standby = ("r1".to_owned(), replica("r1"));
+    wait_standby(&standby.1).await;
+    let mut takeovers = Vec::new();
+    for kill in 0..KILLS {
+        // Work in flight at each kill: a new NodePool, or a new count for an earlier one.
+        let mut pool = template.clone();
+        if kill < POOLS {
+            pool["metadata"]["name"] = serde_json::json!(format!("pool-{kill}"));
+            support::create_manifest(&cluster.admin, &ns, pool)
+                .await
+                .unwrap();
+        } else {
+            let count = 1 + kill % 3;
+            let patch = serde_json::json!({"spec": {"cce": {"initialNodeCount": count}}});
+            pools
+                .patch(
+                    &format!("pool-{}", kill % POOLS),
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                )
+                .await
+                .unwrap();
+        }
+        let signal = if kill % 2 == 0 { "-KILL" } else { "-TERM" };
+        leader.1.signal(signal);
+        let took = wait_holder(&leases, &lease, &standby.0, dir.path()).await;
+        // SIGTERM: at once; SIGKILL: the Lease duration plus one renew period (a third of
+        // it), plus a second for this test's polling on a loaded machine.
+        let bound = match signal {
+            "-TERM" => Duration::from_secs(2),
+            _ => Duration::from_secs(LEASE + 1 + 1),
+        };
+        if took >= bound {
+            let log = std::fs::read_to_string(dir.path().join(format!("{}.err", leader.0)));
+            let calls: Vec<String> = sim
+                .requests()
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {} {} {:?} {:?}",
+                        r.time, r.operation, r.path, r.status, r.fault
+                    )
+                })
+                .collect();
+            panic!(
+                "kill {kill}: takeover after {signal} took {took:?}; the old leader's log:\n{}\ncloud calls:\n{}",
+                log.unwrap_or_default(),
+                calls.join("\n")
+            );
+        }
+        takeovers.push((signal, took));
+        // The killed replica comes back as the new standby.
+        let identity = format!("r{}", kill + 2);
+        let fresh = (identity.clone(), replica(&identity));
+        leader = std::mem::replace(&mut standby, fresh);
+        wait_standby(&standby.1).await;
+    }
+
+    // Everything converges under the last leader.
+    for i in 0..POOLS {
+        let name = format!("pool-{i}");
+        wait_for(&format!("{name} Ready"), DEADLINE, || async {
+            let pool = pools.get(&name).await.ok()?;
+            let want = pool.spec.cce.as_ref()?.initial_node_count;
+            let status = pool.status?;
+            let ready = status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True");
+            (ready && status.current_node == Some(want)).then_some(())
+        })
+        .await;
+    }
+    let mut names: Vec<String> = sim
+        .pools()
+        .into_iter()
+        .filter(|p| p.cloud == Cloud::Cce)
+        .map(|p| p.name)
+        .collect();
+    names.sort();
+    let expected: Vec<String> = (0..POOLS).map(|i| format!("pool-{i}")).collect();
+    assert_eq!(names, expected, "one cloud pool per NodePool");
+    let lost = sim
+        .requests()
+        .iter()
+        .filter(|r| r.operation == "create" && r.fault.is_some())
+        .count();
+    eprintln!("{KILLS} kills, {lost} create answers lost; takeovers: {takeovers:?}");
 }

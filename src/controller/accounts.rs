@@ -49,6 +49,8 @@ pub struct Accounts {
     cache: Mutex<HashMap<String, Cached>>,
     /// Secret data by `namespace/name`, with the resourceVersion it was read at.
     secret_data: Mutex<HashMap<String, (String, Arc<Secret>)>>,
+    /// Completes when shutdown begins.
+    stopping: super::Stopping,
 }
 
 fn secret_value(secret: &Secret, key: &str) -> Option<String> {
@@ -84,6 +86,10 @@ pub enum AccountError {
         #[source]
         source: kube::Error,
     },
+    /// Shutdown began before the caches were filled (their watches are stopped): the
+    /// reconcile ends without a verdict, and whoever leads next does it.
+    #[error("the operator is shutting down")]
+    Stopping,
 }
 
 impl AccountError {
@@ -94,6 +100,7 @@ impl AccountError {
             AccountError::WrongCloud(_) => "InvalidSpec",
             AccountError::ReadSecret { .. } => "KubernetesError",
             AccountError::Malformed { .. } => "MalformedObject",
+            AccountError::Stopping => "ShuttingDown",
         }
     }
 
@@ -151,6 +158,7 @@ impl Accounts {
         transport: Transport,
         accounts: Store<DeserializeGuard<CloudAccount>>,
         secrets: Store<PartialObjectMeta<Secret>>,
+        stopping: super::Stopping,
     ) -> Self {
         Self {
             client,
@@ -159,6 +167,7 @@ impl Accounts {
             secrets,
             cache: Mutex::new(HashMap::new()),
             secret_data: Mutex::new(HashMap::new()),
+            stopping,
         }
     }
 
@@ -167,13 +176,16 @@ impl Accounts {
             let _ = self.accounts.wait_until_ready().await;
             let _ = self.secrets.wait_until_ready().await;
         };
-        tokio::time::timeout(CACHE_WAIT, both).await.map_err(|_| {
-            AccountError::Credentials {
-                message:
-                    "the CloudAccount and Secret caches are not filled yet (can the operator list them?)"
-                        .into(),
-            }
-        })
+        tokio::select! {
+            filled = tokio::time::timeout(CACHE_WAIT, both) => filled.map_err(|_| {
+                AccountError::Credentials {
+                    message:
+                        "the CloudAccount and Secret caches are not filled yet (can the operator list them?)"
+                            .into(),
+                }
+            }),
+            () = self.stopping.clone() => Err(AccountError::Stopping),
+        }
     }
 
     /// The CloudAccount `name` in `namespace`, from the cache.

@@ -139,6 +139,9 @@ pub async fn cleanup(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
     if pool.spec.deletion_policy == DeletionPolicy::Orphan || force_orphan {
         let note = match unmark(ctx, pool).await {
             Ok(()) => "the cloud pool is left in place".to_owned(),
+            Err(CleanupError::Account(AccountError::Stopping)) => {
+                return Err(CleanupError::Account(AccountError::Stopping).into());
+            }
             Err(error) => format!(
                 "the cloud pool is left in place, still marked as this NodePool's ({error}); remove its {OWNER_LABEL} label before another NodePool adopts it"
             ),
@@ -159,6 +162,9 @@ pub async fn cleanup(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
         .await
     {
         Ok(resolved) => resolved,
+        Err(AccountError::Stopping) => {
+            return Err(CleanupError::from(AccountError::Stopping).into());
+        }
         Err(error) => return Err(blocked(ctx, &api, pool, error).await),
     };
     let provider = resolved.provider.as_ref();

@@ -72,6 +72,15 @@ impl Error {
         }
     }
 
+    /// Shutdown cut the reconcile short: nothing to report, the next leader goes on.
+    pub fn is_shutting_down(&self) -> bool {
+        matches!(
+            self,
+            Error::Account(AccountError::Stopping)
+                | Error::Cleanup(CleanupError::Account(AccountError::Stopping))
+        )
+    }
+
     /// Errors that only a change to the spec can fix wait for that change. A cloud's 4xx does
     /// not: many clear by themselves ("cluster upgrading", a quota raised), so they back off.
     pub fn waits_for_change(&self) -> bool {

@@ -42,6 +42,9 @@ use crate::api::{CloudAccount, FORCE_ORPHAN_ANNOTATION, NodePool};
 use crate::provider::retry::RetryPolicy;
 use crate::provider::transport::{Timeouts, Transport};
 
+/// Completes when shutdown begins; cloned by whatever must stop waiting then.
+pub type Stopping = futures::future::Shared<futures::future::BoxFuture<'static, ()>>;
+
 /// How the controller runs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -189,7 +192,8 @@ impl FailureLog {
                     );
                 }
             }
-            Err(ControllerError::ReconcilerFailed(error, _)) if error.is_deletion_pending() => {}
+            Err(ControllerError::ReconcilerFailed(error, _))
+                if error.is_deletion_pending() || error.is_shutting_down() => {}
             Err(ControllerError::ReconcilerFailed(error, object)) => {
                 let text = report::one_line(&error.to_string());
                 let key = (object.namespace.clone(), object.name.clone());
@@ -321,7 +325,7 @@ async fn control(
     config: Config,
     transport: Transport,
     metrics: Arc<telemetry::Metrics>,
-    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+    shutdown: Stopping,
 ) -> anyhow::Result<()> {
     let pools: Api<Watched> = scoped(&client, &config);
     let accounts: Api<DeserializeGuard<CloudAccount>> = scoped(&client, &config);
@@ -406,6 +410,7 @@ async fn control(
             transport,
             account_store.clone(),
             secret_store,
+            shutdown.clone(),
         ),
         health: account_health::AccountHealth::default(),
         pools: pool_store.clone(),

@@ -80,6 +80,7 @@ pub async fn reconcile(
     };
     ctx.metrics.observe(label, started.elapsed());
     ctx.metrics.queue.finished();
+    tracing::debug!(result = label, elapsed = ?started.elapsed(), "reconcile finished");
     let uid = object.uid().unwrap_or_default();
     match &result {
         Ok(_) => {
@@ -223,6 +224,7 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
                 .await;
             resolved
         }
+        Err(AccountError::Stopping) => return Err(AccountError::Stopping.into()),
         Err(error) => {
             let failed = Outcome::Failed {
                 reason: error.category().to_owned(),
