@@ -305,15 +305,25 @@ async fn sigterm_stops_a_reconcile_still_running_after_the_shutdown_timeout() {
         &["huawei-account.yaml", "nodepool-cce.yaml"],
     )
     .await;
-    let mut operator = Operator::start(&cluster.kubeconfig(), &ns, &["--shutdown-timeout", "1"]);
-    wait_for("a reconcile in a cloud call", DEADLINE, || async {
-        operator
-            .sample("nodepool_reconciles_running")
-            .await
-            .filter(|n| *n >= 1.0)
-            .map(drop)
+    let mut operator = Operator::start(
+        &cluster.kubeconfig(),
+        &ns,
+        &[
+            "--shutdown-timeout",
+            "1",
+            "--log-level",
+            "nodepool_operator=debug",
+        ],
+    );
+    wait_for("a reconcile in the CCE list call", DEADLINE, || async {
+        let log = operator.log();
+        log.lines()
+            .any(|l| l.contains(r#"operation="list""#) && l.ends_with("sending"))
+            .then_some(())
     })
     .await;
+    let running = operator.sample("nodepool_reconciles_running").await;
+    assert_eq!(running, Some(1.0));
     let stopping = Instant::now();
     let _ = Command::new("kill")
         .args(["-TERM", &operator.child.id().to_string()])

@@ -163,6 +163,7 @@ impl Transport {
                 || async {
                     self.budgets.acquire(&info.budget_key, info.budget).await;
                     let request = build()?;
+                    tracing::debug!("sending");
                     let sent = std::time::Instant::now();
                     let response = self.send_once(request).await;
                     let seconds = sent.elapsed().as_secs_f64();
