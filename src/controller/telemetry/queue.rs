@@ -31,16 +31,15 @@ impl Queue {
     }
 
     /// The reconcile of `namespace/name` asked to run again after `wait`, or only on a change.
+    /// A change that woke it while it ran stands: the controller runs it again at once.
     pub fn requeued(&self, namespace: Option<&str>, name: &str, wait: Option<Duration>) {
+        let Some(wait) = wait else {
+            return;
+        };
+        let at = Instant::now() + wait;
         let mut due = self.due.lock().unwrap_or_else(|e| e.into_inner());
-        match wait {
-            Some(wait) => {
-                due.insert(key(namespace, name), Instant::now() + wait);
-            }
-            None => {
-                due.remove(&key(namespace, name));
-            }
-        }
+        let entry = due.entry(key(namespace, name)).or_insert(at);
+        *entry = (*entry).min(at);
     }
 
     /// A reconcile of `namespace/name` starts.
@@ -108,7 +107,13 @@ mod tests {
         queue.started(Some("a"), "p1");
         assert_eq!(queue.depth(), 1);
         assert_eq!(queue.running.get(), 1);
+        // Woken while running: still due when it asks to wait for a change.
+        queue.woken(Some("a"), "p1");
         queue.requeued(Some("a"), "p1", None);
+        assert_eq!(queue.depth(), 2);
+        queue.started(Some("a"), "p1");
+        queue.requeued(Some("a"), "p1", None);
+        queue.finished();
         queue.finished();
         // A change wakes a pool whose requeue is far off: it is due now.
         queue.woken(Some("a"), "p3");
