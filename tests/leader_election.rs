@@ -150,6 +150,15 @@ async fn wait_standby(replica: &Replica) {
     .await;
 }
 
+/// Declares `count` nodes for the CCE NodePool `name`.
+async fn set_count(pools: &Api<NodePool>, name: &str, count: i32) {
+    let patch = serde_json::json!({"spec": {"cce": {"initialNodeCount": count}}});
+    pools
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+}
+
 async fn wait_nodes(pools: &Api<NodePool>, nodes: i32) {
     wait_for(&format!("Ready with {nodes} nodes"), DEADLINE, || async {
         let status = pools.get("cce-workers").await.ok()?.status?;
@@ -213,14 +222,7 @@ async fn one_replica_leads_the_standby_is_silent_and_takes_over_on_stop_and_on_k
         "takeover after SIGTERM took {stop_takeover:?}"
     );
     // The new leader reconciles: a spec change reaches the cloud.
-    pools
-        .patch(
-            "cce-workers",
-            &PatchParams::default(),
-            &Patch::Merge(&serde_json::json!({"spec": {"cce": {"initialNodeCount": 3}}})),
-        )
-        .await
-        .unwrap();
+    set_count(&pools, "cce-workers", 3).await;
     wait_nodes(&pools, 3).await;
 
     // SIGKILL: nothing is released; a standby takes over once the Lease has not changed for
@@ -233,14 +235,7 @@ async fn one_replica_leads_the_standby_is_silent_and_takes_over_on_stop_and_on_k
         kill_takeover < Duration::from_secs(LEASE_SECONDS * 2),
         "takeover after SIGKILL took {kill_takeover:?}"
     );
-    pools
-        .patch(
-            "cce-workers",
-            &PatchParams::default(),
-            &Patch::Merge(&serde_json::json!({"spec": {"cce": {"initialNodeCount": 1}}})),
-        )
-        .await
-        .unwrap();
+    set_count(&pools, "cce-workers", 1).await;
     wait_nodes(&pools, 1).await;
     eprintln!("takeover after SIGTERM: {stop_takeover:?}; after SIGKILL: {kill_takeover:?}");
 
@@ -323,15 +318,7 @@ async fn twenty_alternating_kills_of_the_leader_never_create_a_pool_twice() {
                 .unwrap();
         } else {
             let count = 1 + kill % 3;
-            let patch = serde_json::json!({"spec": {"cce": {"initialNodeCount": count}}});
-            pools
-                .patch(
-                    &format!("pool-{}", kill % POOLS),
-                    &PatchParams::default(),
-                    &Patch::Merge(&patch),
-                )
-                .await
-                .unwrap();
+            set_count(&pools, &format!("pool-{}", kill % POOLS), count as i32).await;
         }
         let signal = if kill % 2 == 0 { "-KILL" } else { "-TERM" };
         leader.1.signal(signal);

@@ -8,7 +8,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use kube::Api;
@@ -33,16 +33,10 @@ impl Operator {
         let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
         let log = dir.path().join("run.err");
         let metrics = format!("127.0.0.1:{}", free_port());
-        let child = Command::new(env!("CARGO_BIN_EXE_nodepool-operator"))
-            .args(["run", "--leader-election=false", "--namespace", namespace])
-            .args(["--wait-interval", "1", "--metrics-addr", &metrics])
+        let base = ["--namespace", namespace, "--wait-interval", "1"];
+        let child = support::operator_run(kubeconfig, &base)
+            .args(["--metrics-addr", &metrics])
             .args(extra)
-            .env("KUBECONFIG", kubeconfig)
-            .env_remove("RUST_LOG")
-            .env_remove("NODEPOOL_LOG")
-            .env_remove("NODEPOOL_LOG_JSON")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();

@@ -192,13 +192,8 @@ async fn a_failing_reconcile_is_logged_at_the_default_level() {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let err_path = dir.path().join("run.err");
     let _operator = Child(
-        Command::new(env!("CARGO_BIN_EXE_nodepool-operator"))
-            .args(["run", "--leader-election=false", "--namespace", &ns])
+        support::operator_run(&cluster.kubeconfig(), &["--namespace", &ns])
             .args(["--metrics-addr", &format!("127.0.0.1:{}", free_port())])
-            .env("KUBECONFIG", cluster.kubeconfig())
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
             .stderr(std::fs::File::create(&err_path).unwrap())
             .spawn()
             .unwrap(),
@@ -253,17 +248,8 @@ fn control_plane_refuses_to_empty_a_folder_it_did_not_write() {
 
 /// `nodepool-operator run` with the environment a user's shell would not add, stderr kept.
 fn run_operator(kubeconfig: &std::path::Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nodepool-operator"));
-    command
-        .args(["run", "--leader-election=false"])
-        .args(args)
-        .env("KUBECONFIG", kubeconfig)
-        .env_remove("RUST_LOG")
-        .env_remove("NODEPOOL_LOG")
-        .env_remove("NODEPOOL_LOG_JSON")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let mut command = support::operator_run(kubeconfig, args);
+    command.stderr(Stdio::piped());
     command
 }
 

@@ -53,6 +53,22 @@ pub fn workspace_binary(package: &str) -> std::path::PathBuf {
 }
 
 /// Waits for `child` to exit, at most `deadline`: its status, or `None` if it still runs.
+/// `nodepool-operator run` without leader election on `kubeconfig`, with `args`, none of the
+/// caller's log settings, and stdin and stdout closed (stderr is the caller's to set).
+pub fn operator_run(kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_nodepool-operator"));
+    command
+        .args(["run", "--leader-election=false"])
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env_remove("RUST_LOG")
+        .env_remove("NODEPOOL_LOG")
+        .env_remove("NODEPOOL_LOG_JSON")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null());
+    command
+}
+
 pub fn wait_exit(
     child: &mut std::process::Child,
     deadline: Duration,
