@@ -92,11 +92,13 @@ pub fn observe(pool: &Nodepool) -> ObservedPool {
 }
 
 /// The nodes to remove to go from the live nodes to `target`: failed first, then initialising,
-/// then the newest.
+/// then the last listed (ENS lists a pool's nodes in creation order and reports no creation
+/// time, so the last listed are the newest).
 pub fn choose_nodes_to_remove(nodes: &[ClusterNode], target: u32) -> Vec<String> {
-    let mut live: Vec<&ClusterNode> = nodes
+    let mut live: Vec<(usize, &ClusterNode)> = nodes
         .iter()
-        .filter(|n| n.state.as_deref() != Some("removing"))
+        .enumerate()
+        .filter(|(_, n)| n.state.as_deref() != Some("removing"))
         .collect();
     let surplus = live.len().saturating_sub(target as usize);
     let rank = |n: &ClusterNode| match n.state.as_deref() {
@@ -104,14 +106,10 @@ pub fn choose_nodes_to_remove(nodes: &[ClusterNode], target: u32) -> Vec<String>
         Some("initial") => 1,
         _ => 2,
     };
-    live.sort_by(|a, b| {
-        rank(a)
-            .cmp(&rank(b))
-            .then_with(|| b.creation_time.cmp(&a.creation_time))
-    });
+    live.sort_by(|(a_at, a), (b_at, b)| rank(a).cmp(&rank(b)).then_with(|| b_at.cmp(a_at)));
     live.into_iter()
         .take(surplus)
-        .filter_map(|n| n.instance_id.clone())
+        .filter_map(|(_, n)| n.instance_id.clone())
         .collect()
 }
 
@@ -350,23 +348,23 @@ impl NodePoolProvider for EnsProvider {
 mod tests {
     use super::*;
 
-    fn node(id: &str, state: &str, created: &str) -> ClusterNode {
+    fn node(id: &str, state: &str) -> ClusterNode {
         ClusterNode {
             instance_id: Some(id.into()),
             state: Some(state.into()),
-            creation_time: Some(created.into()),
             ..Default::default()
         }
     }
 
     #[test]
     fn scale_in_removes_failed_then_initialising_then_newest() {
+        // Listed oldest first, as ENS lists them.
         let nodes = [
-            node("old", "running", "2025-01-01T00:00:00Z"),
-            node("new", "running", "2025-01-03T00:00:00Z"),
-            node("booting", "initial", "2025-01-02T00:00:00Z"),
-            node("broken", "failed", "2025-01-01T00:00:00Z"),
-            node("leaving", "removing", "2025-01-04T00:00:00Z"),
+            node("broken", "failed"),
+            node("old", "running"),
+            node("booting", "initial"),
+            node("new", "running"),
+            node("leaving", "removing"),
         ];
         assert_eq!(choose_nodes_to_remove(&nodes, 3), ["broken"]);
         assert_eq!(

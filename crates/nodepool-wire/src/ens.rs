@@ -375,11 +375,9 @@ pub struct ClusterNode {
     pub instance_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nodepool_id: Option<String>,
-    /// `initial`, `running`, `removing` (and `failed`).
+    /// `initial`, `running`, `removing` (and `failed`). ENS reports no creation time.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub creation_time: Option<String>,
     #[serde(flatten)]
     pub extra: Extra,
 }

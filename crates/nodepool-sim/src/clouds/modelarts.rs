@@ -196,6 +196,9 @@ fn render(pool: &Pool, form: BucketForm) -> Value {
         }
     }
     let mut body = pool.body.clone();
+    // A read's metadata is the name alone (the SDK's `NodePoolMetadata`): annotations are
+    // answered by create and patch only.
+    body["metadata"] = json!({"name": pool.name});
     body["status"] = json!({"resources": resources});
     body
 }

@@ -213,9 +213,11 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
+        // Alibaba's Python SDK writes booleans as `True`/`False`, the Go and Java ones in lower
+        // case; the service takes either.
         match self.text()? {
-            "true" => visitor.visit_bool(true),
-            "false" => visitor.visit_bool(false),
+            t if t.eq_ignore_ascii_case("true") => visitor.visit_bool(true),
+            f if f.eq_ignore_ascii_case("false") => visitor.visit_bool(false),
             other => Err(DecodeError::malformed(
                 self.name,
                 format!("{other:?} is not true or false"),

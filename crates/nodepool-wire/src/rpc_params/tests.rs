@@ -178,6 +178,19 @@ fn a_non_number_and_a_non_boolean_are_malformed() {
 }
 
 #[test]
+fn booleans_are_read_in_any_case_as_the_python_sdk_writes_them() {
+    for (text, value) in [("True", true), ("false", false), ("FALSE", false)] {
+        let request = ens::DeleteClusterNodesRequest::from_params(&pairs(&[
+            ("ClusterId", "eck-1"),
+            ("Body", r#"{"Nodes":["i-1"]}"#),
+            ("ReleaseNode", text),
+        ]))
+        .unwrap();
+        assert_eq!(request.release_node, Some(value), "{text}");
+    }
+}
+
+#[test]
 fn bad_json_is_malformed_with_serde_json_s_reason() {
     let error = ens::CreateClusterNodePoolRequest::from_params(&pairs(&[
         ("ClusterId", "eck-1"),

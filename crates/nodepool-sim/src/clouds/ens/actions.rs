@@ -136,7 +136,7 @@ pub(super) fn delete_nodes(
         })
         .ok_or_else(|| bad_request("Body.Nodes must be a non-empty list of instance ids"))?;
     if let Some(release) = params.get("ReleaseNode")
-        && !matches!(release.as_str(), "true" | "false")
+        && !(release.eq_ignore_ascii_case("true") || release.eq_ignore_ascii_case("false"))
     {
         return Err(invalid("ReleaseNode", "must be true or false"));
     }
@@ -190,12 +190,14 @@ pub(super) fn describe_nodes(
         .filter(|p| pool_filter.is_none_or(|id| &p.id == id))
         .flat_map(|p| {
             p.nodes.nodes.iter().map(|n| {
+                // The fields of the SDK's node model the simulator knows; ENS reports neither
+                // instance type nor creation time, and lists a pool's nodes oldest first.
                 json!({
+                    "ClusterId": cluster_id,
                     "InstanceId": n.id,
                     "NodepoolId": p.id,
-                    "InstanceType": p.nodes.flavor,
                     "EnsRegionId": cluster.region,
-                    "CreationTime": n.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    "ImageId": p.scaling_group["ImageId"],
                     "State": match n.state {
                         NodeState::Creating => "initial",
                         NodeState::Running => "running",

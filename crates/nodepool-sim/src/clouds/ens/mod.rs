@@ -216,11 +216,30 @@ fn state_word(pool: &Pool) -> &'static str {
     }
 }
 
+const ANSWERED_SCALING_GROUP_KEYS: [&str; 9] = [
+    "VswitchIds",
+    "DataDisks",
+    "InstanceChargeType",
+    "InstanceTypes",
+    "SystemDiskCategory",
+    "SystemDiskSize",
+    "ImageId",
+    "KeyPairName",
+    "Password",
+];
+
 fn render_pool(cluster_id: &str, region: &str, pool: &Pool) -> Value {
     let counts = pool.nodes.counts();
-    let mut scaling_group = pool.scaling_group.clone();
-    if scaling_group.get("Password").is_some() {
-        scaling_group["Password"] = json!("**********");
+    // The answer's ScalingGroup holds the template alone (CreateClusterNodePool's documented
+    // response, and the SDK's model): the size is reported as Status.DesiredNodes.
+    let mut scaling_group = serde_json::Map::new();
+    for key in ANSWERED_SCALING_GROUP_KEYS {
+        if let Some(value) = pool.scaling_group.get(key) {
+            scaling_group.insert(key.to_owned(), value.clone());
+        }
+    }
+    if scaling_group.contains_key("Password") {
+        scaling_group.insert("Password".to_owned(), json!("**********"));
     }
     json!({
         "ClusterId": cluster_id,
