@@ -150,11 +150,8 @@ pub fn observe(pool: &NodePool) -> ObservedPool {
             .as_ref()
             .and_then(|labels| labels.get(super::OWNER_LABEL))
             .cloned(),
-        job_id: pool
-            .metadata
-            .as_ref()
-            .and_then(|m| m.annotations.as_ref())
-            .and_then(|a| a.get("os.modelarts/order.id").cloned()),
+        // Reads answer `metadata.name` alone: an order id is only in create's answer.
+        job_id: None,
         spec: serde_json::to_value(&pool.spec).unwrap_or(Value::Null),
     }
 }

@@ -64,3 +64,13 @@ def test_the_array_form_of_modelarts_buckets_is_not_what_the_sdk_reads():
     text = (FIXTURES / "modelarts/get-response-bucket-array.json").read_text()
     with pytest.raises(conformance.Lost, match="status.resources"):
         conformance.huawei_response(huawei_parse(ModelArtsClient, "ShowNodePoolResponse", text))
+
+
+def test_the_field_report_models_match_the_pinned_sdks():
+    # tests/fixtures/sdk/models.json feeds the field report (tests/sdk_field_report.rs).
+    import sdk_models
+
+    committed = (FIXTURES / "sdk/models.json").read_text()
+    assert committed == sdk_models.text(), (
+        "tests/fixtures/sdk/models.json is stale: regenerate it with "
+        "`python tests/sdk/sdk_models.py > tests/fixtures/sdk/models.json` in the SDK environment")

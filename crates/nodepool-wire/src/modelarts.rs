@@ -142,6 +142,11 @@ pub struct Os {
     pub image_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image_type: Option<String>,
+    /// `"true"` lets ModelArts pick the image matching the flavor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_match: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
