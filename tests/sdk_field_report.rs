@@ -396,7 +396,7 @@ enum Kept {
     Sent,
     NotSent,
     /// A seed field the SDK's model lacks, which the wire type keeps.
-    Kept,
+    SeedOnlyKept,
 }
 
 impl Kept {
@@ -407,7 +407,7 @@ impl Kept {
             Kept::Dropped => "**dropped**",
             Kept::Sent => "sent",
             Kept::NotSent => "not sent (left unchanged)",
-            Kept::Kept => "kept",
+            Kept::SeedOnlyKept => "kept",
         }
     }
 }
@@ -500,7 +500,7 @@ fn seed_kept(probe: &Probe, rows: &[Row], path: &[Step]) -> (Kept, bool) {
     .into_iter()
     .any(survives)
     {
-        Kept::Kept
+        Kept::SeedOnlyKept
     } else {
         Kept::Dropped
     };
