@@ -396,7 +396,7 @@ enum Kept {
     Sent,
     NotSent,
     /// A seed field the SDK's model lacks, which the wire type keeps.
-    SeedOnlyKept,
+    SeedFieldHeld,
 }
 
 impl Kept {
@@ -407,7 +407,7 @@ impl Kept {
             Kept::Dropped => "**dropped**",
             Kept::Sent => "sent",
             Kept::NotSent => "not sent (left unchanged)",
-            Kept::SeedOnlyKept => "kept",
+            Kept::SeedFieldHeld => "kept",
         }
     }
 }
@@ -500,7 +500,7 @@ fn seed_kept(probe: &Probe, rows: &[Row], path: &[Step]) -> (Kept, bool) {
     .into_iter()
     .any(survives)
     {
-        Kept::SeedOnlyKept
+        Kept::SeedFieldHeld
     } else {
         Kept::Dropped
     };
