@@ -7,7 +7,6 @@ where it declares an int would otherwise pass unnoticed).
 """
 
 import contextlib
-import datetime
 import json
 import sys
 import typing

@@ -34,6 +34,7 @@ ENS_CLUSTER = "eck-sim00001"
 ENS_REGION = "cn-guiyang-14"
 
 START_DEADLINE = 30.0
+WAIT_DEADLINE = 20.0
 
 
 class Sim:
@@ -160,3 +161,26 @@ def raw_bodies():
     """Records the raw JSON of every Alibaba answer (the Tea runtime does not keep it)."""
     with conformance.recording_tea_bodies() as bodies:
         yield bodies
+
+
+def wait_until(what, check, deadline=WAIT_DEADLINE):
+    """Polls `check` until it returns something true, which it returns; fails after `deadline` s."""
+    give_up = time.monotonic() + deadline
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > give_up:
+            raise AssertionError(f"{what}: not within {deadline} s")
+        time.sleep(0.05)
+
+
+def expect_huawei_error(call, status, code):
+    """Asserts `call` fails with the Huawei SDK's error of HTTP `status` and error `code`."""
+    from huaweicloudsdkcore.exceptions import exceptions
+
+    with pytest.raises(exceptions.ClientRequestException) as raised:
+        call()
+    assert (raised.value.status_code, raised.value.error_code) == (status, code), raised.value
+    assert raised.value.error_msg
+    return raised.value

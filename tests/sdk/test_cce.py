@@ -1,10 +1,8 @@
 """CCE v3 node pools through huaweicloudsdkcce, against nodepool-sim."""
 
 import json
-import time
 import urllib.request
 
-import pytest
 from huaweicloudsdkcore.exceptions import exceptions
 from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkcce.v3 import (
@@ -15,9 +13,11 @@ from huaweicloudsdkcce.v3 import (
 )
 
 import conformance
-from conftest import CCE_CLUSTER, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, cce_client, huawei_credentials
+from conftest import (
+    CCE_CLUSTER, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, cce_client, expect_huawei_error,
+    huawei_credentials, wait_until,
+)
 
-DEADLINE = 20.0
 
 
 def create_body(name, count=1):
@@ -45,17 +45,6 @@ def show(cce, uid):
     answer = cce.show_node_pool(ShowNodePoolRequest(cluster_id=CCE_CLUSTER, nodepool_id=uid))
     conformance.huawei_response(answer)
     return answer
-
-
-def wait_until(what, check):
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {DEADLINE} s")
-        time.sleep(0.05)
 
 
 def settled_at(cce, uid, count):
@@ -169,41 +158,33 @@ def test_delete_answers_deleting_with_a_job_and_the_pool_goes_away(cce):
     wait_until("deleted pool answers 404", gone)
 
 
-def expect_error(call, status, code):
-    with pytest.raises(exceptions.ClientRequestException) as raised:
-        call()
-    assert (raised.value.status_code, raised.value.error_code) == (status, code), raised.value
-    assert raised.value.error_msg
-    return raised.value
-
-
 def test_a_duplicate_name_is_409(cce):
     create(cce, "sdk-duplicate")
-    expect_error(lambda: create(cce, "sdk-duplicate"), 409, "CCE.01409001")
+    expect_huawei_error(lambda: create(cce, "sdk-duplicate"), 409, "CCE.01409001")
 
 
 def test_an_unknown_pool_is_404(cce):
-    expect_error(lambda: show(cce, "00000000-0000-0000-0000-000000000000"), 404, "CCE.01404001")
-    expect_error(lambda: cce.delete_node_pool(DeleteNodePoolRequest(
+    expect_huawei_error(lambda: show(cce, "00000000-0000-0000-0000-000000000000"), 404, "CCE.01404001")
+    expect_huawei_error(lambda: cce.delete_node_pool(DeleteNodePoolRequest(
         cluster_id=CCE_CLUSTER, nodepool_id="00000000-0000-0000-0000-000000000000")), 404, "CCE.01404001")
 
 
 def test_an_invalid_pool_is_400_naming_the_field(cce):
     body = create_body("sdk-invalid")
     body.spec.node_template.root_volume.size = 10
-    error = expect_error(lambda: cce.create_node_pool(CreateNodePoolRequest(cluster_id=CCE_CLUSTER, body=body)),
+    error = expect_huawei_error(lambda: cce.create_node_pool(CreateNodePoolRequest(cluster_id=CCE_CLUSTER, body=body)),
                          400, "CCE.01400001")
     assert "rootVolume" in error.error_msg
 
 
 def test_a_wrong_secret_key_is_a_bad_signature(sim):
     client = cce_client(sim, huawei_credentials(sk="not-the-secret-key"))
-    expect_error(lambda: client.list_node_pools(ListNodePoolsRequest(cluster_id=CCE_CLUSTER)), 401, "APIG.0303")
+    expect_huawei_error(lambda: client.list_node_pools(ListNodePoolsRequest(cluster_id=CCE_CLUSTER)), 401, "APIG.0303")
 
 
 def test_an_unknown_access_key_is_refused(sim):
     client = cce_client(sim, huawei_credentials(ak="UNKNOWNAK00000000000"))
-    expect_error(lambda: client.list_node_pools(ListNodePoolsRequest(cluster_id=CCE_CLUSTER)), 401, "APIG.0301")
+    expect_huawei_error(lambda: client.list_node_pools(ListNodePoolsRequest(cluster_id=CCE_CLUSTER)), 401, "APIG.0301")
 
 
 def iam_token(sim):
@@ -242,7 +223,7 @@ def test_an_iam_token_authenticates(sim):
 
 def test_a_missing_token_is_refused(sim):
     client = token_client(sim, None)
-    expect_error(lambda: client.list_node_pools(ListNodePoolsRequest(cluster_id=CCE_CLUSTER)), 401, "APIG.0301")
+    expect_huawei_error(lambda: client.list_node_pools(ListNodePoolsRequest(cluster_id=CCE_CLUSTER)), 401, "APIG.0301")
 
 
 def test_an_expired_token_is_refused(make_sim):

@@ -1,16 +1,14 @@
 """ENS cluster node pools through alibabacloud-ens20171110 (Alibaba's V3 signer), against
 nodepool-sim."""
 
-import time
 
 import pytest
 from alibabacloud_ens20171110 import models as ens_models
 from alibabacloud_tea_openapi.exceptions import ClientException
 
 import conformance
-from conftest import ALIBABA_AK, ENS_CLUSTER, ens_client
+from conftest import ALIBABA_AK, ENS_CLUSTER, ens_client, wait_until
 
-DEADLINE = 20.0
 INSTANCE_TYPE = "ens.sn1.small"
 
 
@@ -48,17 +46,6 @@ def describe_nodes(ens, bodies, pool_id):
         cluster_id=ENS_CLUSTER, nodepool_id=pool_id, page_size=100))
     conformance.tea_response(answer, bodies)
     return answer.body.nodes
-
-
-def wait_until(what, check):
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {DEADLINE} s")
-        time.sleep(0.05)
 
 
 def settled_at(ens, bodies, pool_id, count):

@@ -1,8 +1,6 @@
 """ModelArts v2 node pools through huaweicloudsdkmodelarts, against nodepool-sim."""
 
-import time
 
-import pytest
 from huaweicloudsdkcore.exceptions import exceptions
 from huaweicloudsdkmodelarts.v1 import (
     CreateNodePoolMetaVO, CreateNodePoolRequest, CreateNodePoolRequestBody, DeleteNodePoolRequest,
@@ -11,9 +9,8 @@ from huaweicloudsdkmodelarts.v1 import (
 )
 
 import conformance
-from conftest import MODELARTS_POOL, huawei_credentials, modelarts_client
+from conftest import MODELARTS_POOL, expect_huawei_error, huawei_credentials, modelarts_client, wait_until
 
-DEADLINE = 20.0
 FLAVOR = "modelarts.vm.2u4g.dcc"
 
 
@@ -40,17 +37,6 @@ def show(modelarts, name):
     answer = modelarts.show_node_pool(ShowNodePoolRequest(pool_name=MODELARTS_POOL, nodepool_name=name))
     conformance.huawei_response(answer)
     return answer
-
-
-def wait_until(what, check):
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {DEADLINE} s")
-        time.sleep(0.05)
 
 
 def available(pool):
@@ -129,25 +115,24 @@ def test_delete_removes_the_pool(modelarts):
     wait_until("deleted pool answers 404", gone)
 
 
-def expect_error(call, status, code):
-    with pytest.raises(exceptions.ClientRequestException) as raised:
-        call()
-    assert (raised.value.status_code, raised.value.error_code) == (status, code), raised.value
-    assert raised.value.error_msg
-    return raised.value
-
-
 def test_a_duplicate_name_is_refused(modelarts):
     create(modelarts, "sdk-duplicate")
-    expect_error(lambda: create(modelarts, "sdk-duplicate"), 400, "ModelArts.50004000")
+    expect_huawei_error(lambda: create(modelarts, "sdk-duplicate"), 400, "ModelArts.50004000")
 
 
 def test_an_unknown_pool_is_404(modelarts):
-    expect_error(lambda: show(modelarts, "sdk-nowhere"), 404, "ModelArts.50015001")
-    expect_error(lambda: modelarts.delete_node_pool(
+    expect_huawei_error(lambda: show(modelarts, "sdk-nowhere"), 404, "ModelArts.50015001")
+    expect_huawei_error(lambda: modelarts.delete_node_pool(
         DeleteNodePoolRequest(pool_name=MODELARTS_POOL, nodepool_name="sdk-nowhere")), 404, "ModelArts.50015001")
 
 
 def test_a_wrong_secret_key_is_a_bad_signature(sim):
     client = modelarts_client(sim, huawei_credentials(sk="not-the-secret-key"))
-    expect_error(lambda: client.list_node_pools(ListNodePoolsRequest(pool_name=MODELARTS_POOL)), 401, "APIG.0303")
+    expect_huawei_error(lambda: client.list_node_pools(ListNodePoolsRequest(pool_name=MODELARTS_POOL)), 401, "APIG.0303")
+
+
+def test_an_invalid_name_is_400_naming_the_rule(modelarts):
+    error = expect_huawei_error(lambda: create(modelarts, "Bad_Name"), 400, "ModelArts.50004000")
+    assert "invalid nodepool name" in error.error_msg
+    answer = modelarts.list_node_pools(ListNodePoolsRequest(pool_name=MODELARTS_POOL))
+    assert "Bad_Name" not in {item.metadata.name for item in answer.items}
