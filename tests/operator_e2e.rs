@@ -752,3 +752,46 @@ async fn a_namespaced_role_is_enough_for_one_namespace() {
         "the scoped operator was denied: {denied:?}"
     );
 }
+
+/// A stop that comes while the NodePool cache is still unfilled (here: its list keeps failing)
+/// ends the operator at once: no reconcile has started, so there is nothing to wait for.
+#[tokio::test]
+async fn a_stop_before_the_nodepool_cache_is_filled_ends_at_once() {
+    let mut env = Env::fast().await;
+    let proxy = env.with_proxy().await;
+    // The readiness check's list passes; the watcher's lists fail.
+    proxy.fail(FailRule {
+        method: Some("GET".into()),
+        resource: Some("nodepools".into()),
+        watch: Some(false),
+        status: 503,
+        count: usize::MAX,
+        after: 1,
+        ..FailRule::default()
+    });
+    let mut config = env.config(Duration::from_secs(300));
+    config.shutdown_timeout = Duration::from_secs(60);
+    env.start_operator_with(config);
+    wait_for(
+        "the watcher's list refused",
+        Duration::from_secs(60),
+        || async {
+            let proxy = env.proxy.as_ref().unwrap();
+            proxy
+                .requests()
+                .iter()
+                .any(|r| r.path.ends_with("/nodepools") && r.status == 503)
+                .then_some(())
+        },
+    )
+    .await;
+    let (task, stop) = env.operator.take().unwrap();
+    let stopping = std::time::Instant::now();
+    stop.send(()).unwrap();
+    // Bounded by the 60 s shutdown timeout if the stop waited for the cache.
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .expect("the operator ends long before its shutdown timeout")
+        .unwrap();
+    assert!(stopping.elapsed() < Duration::from_secs(30));
+}

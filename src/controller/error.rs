@@ -101,6 +101,17 @@ impl Error {
         }
     }
 
+    /// Adding or removing the finalizer found the NodePool changed since the cached copy the
+    /// reconcile started from (the JSON patch's `test` failed: 422, or 409): the cache is
+    /// catching up, and the change it brings starts the next reconcile. Not a failure.
+    pub fn is_stale_copy(&self) -> bool {
+        matches!(
+            self,
+            Error::Finalizer(FinalizerError::Patch { source: kube::Error::Api(status) })
+                if status.code == 422 || status.code == 409
+        )
+    }
+
     /// The cloud is deleting the pool: polled, not a failure.
     pub fn is_deletion_pending(&self) -> bool {
         matches!(self, Error::Cleanup(CleanupError::Pending))
@@ -133,5 +144,26 @@ pub fn cloud_category(error: &CloudError) -> &'static str {
         ErrorCategory::Auth => "CloudAuth",
         ErrorCategory::Throttled => "CloudThrottled",
         ErrorCategory::Transient => "CloudUnavailable",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finalizer_patch_failed(code: u16) -> Error {
+        let status = kube::core::Status::failure("patch refused", "Invalid").with_code(code);
+        FinalizerError::Patch {
+            source: kube::Error::Api(Box::new(status)),
+        }
+        .into()
+    }
+
+    #[test]
+    fn a_finalizer_patch_against_a_changed_nodepool_is_a_stale_copy_not_a_failure() {
+        assert!(finalizer_patch_failed(422).is_stale_copy());
+        assert!(finalizer_patch_failed(409).is_stale_copy());
+        assert!(!finalizer_patch_failed(403).is_stale_copy());
+        assert!(!finalizer_patch_failed(500).is_stale_copy());
     }
 }

@@ -192,8 +192,13 @@ impl FailureLog {
                     );
                 }
             }
-            Err(ControllerError::ReconcilerFailed(error, _))
-                if error.is_deletion_pending() || error.is_shutting_down() => {}
+            Err(ControllerError::ReconcilerFailed(error, object))
+                if error.is_deletion_pending()
+                    || error.is_shutting_down()
+                    || error.is_stale_copy() =>
+            {
+                tracing::debug!(name = %object.name, error = %error, "reconcile deferred");
+            }
             Err(ControllerError::ReconcilerFailed(error, object)) => {
                 let text = report::one_line(&error.to_string());
                 let key = (object.namespace.clone(), object.name.clone());
@@ -423,8 +428,10 @@ async fn control(
     });
     let pools_of_account = pool_store.clone();
     let pools_of_secret = pool_store.clone();
+    let unfilled = pool_store.clone();
+    let stopping = shutdown.clone();
     let (queue_of_account, queue_of_secret) = (metrics.queue.clone(), metrics.queue.clone());
-    Controller::for_stream(pool_events, pool_store)
+    let controller = Controller::for_stream(pool_events, pool_store)
         .watches_stream(
             account_events,
             move |account: DeserializeGuard<CloudAccount>| {
@@ -464,7 +471,21 @@ async fn control(
                 failures.note(result);
                 futures::future::ready(())
             }
-        })
-        .await;
+        });
+    // kube-runtime starts reconciles only once the NodePool cache is filled, and a stop ends
+    // the watch that fills it: stopped before then, nothing is in progress and nothing ever
+    // would be, so the controller is not waited for.
+    let stopped_unfilled = async move {
+        stopping.await;
+        if unfilled.wait_until_ready().now_or_never().is_some() {
+            futures::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = controller => {}
+        () = stopped_unfilled => {
+            tracing::info!("stopped before the NodePool cache was filled: no reconcile was in progress");
+        }
+    }
     Ok(())
 }

@@ -36,8 +36,8 @@ use tokio::task::{JoinHandle, JoinSet};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Body = BoxBody<Bytes, BoxError>;
 
-/// A request to fail. Every `Some` field must match; `count` matching requests are answered
-/// with a `Status` of code `status`, then the rule is spent.
+/// A request to fail. Every `Some` field must match; after `after` matching requests have
+/// passed, `count` are answered with a `Status` of code `status`, then the rule is spent.
 #[derive(Debug, Clone, Default)]
 pub struct FailRule {
     /// `"PATCH"`, `"GET"`, ... (case-insensitive); `None` = any.
@@ -52,6 +52,8 @@ pub struct FailRule {
     pub status: u16,
     /// How many matching requests to fail.
     pub count: usize,
+    /// How many matching requests to let through first.
+    pub after: usize,
 }
 
 /// One request the proxy saw.
@@ -396,9 +398,13 @@ async fn answer(
             .rules
             .iter_mut()
             .find(|rule| matches(rule, method, &target))
-            .map(|rule| {
+            .and_then(|rule| {
+                if rule.after > 0 {
+                    rule.after -= 1;
+                    return None;
+                }
                 rule.count -= 1;
-                rule.status
+                Some(rule.status)
             });
         let expire = fault.is_none() && target.watch && faults.expire > 0;
         if expire {
