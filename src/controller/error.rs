@@ -102,14 +102,21 @@ impl Error {
     }
 
     /// Adding or removing the finalizer found the NodePool changed since the cached copy the
-    /// reconcile started from (the JSON patch's `test` failed: 422, or 409): the cache is
-    /// catching up, and the change it brings starts the next reconcile. Not a failure.
+    /// reconcile started from (the JSON patch's `test` failed: 422 without field causes, or
+    /// 409): the cache is catching up, and the change it brings starts the next reconcile.
+    /// A 422 naming fields is the schema refusing the object, a real failure.
     pub fn is_stale_copy(&self) -> bool {
-        matches!(
-            self,
-            Error::Finalizer(FinalizerError::Patch { source: kube::Error::Api(status) })
-                if status.code == 422 || status.code == 409
-        )
+        let Error::Finalizer(FinalizerError::Patch {
+            source: kube::Error::Api(status),
+        }) = self
+        else {
+            return false;
+        };
+        let names_fields = status
+            .details
+            .as_ref()
+            .is_some_and(|d| !d.causes.is_empty());
+        status.code == 409 || (status.code == 422 && !names_fields)
     }
 
     /// The cloud is deleting the pool: polled, not a failure.
@@ -152,7 +159,10 @@ mod tests {
     use super::*;
 
     fn finalizer_patch_failed(code: u16) -> Error {
-        let status = kube::core::Status::failure("patch refused", "Invalid").with_code(code);
+        refused(kube::core::Status::failure("patch refused", "Invalid").with_code(code))
+    }
+
+    fn refused(status: kube::core::Status) -> Error {
         FinalizerError::Patch {
             source: kube::Error::Api(Box::new(status)),
         }
@@ -165,5 +175,21 @@ mod tests {
         assert!(finalizer_patch_failed(409).is_stale_copy());
         assert!(!finalizer_patch_failed(403).is_stale_copy());
         assert!(!finalizer_patch_failed(500).is_stale_copy());
+        // The schema refusing a field is not a stale copy.
+        let mut invalid =
+            kube::core::Status::failure("spec.x: Invalid value", "Invalid").with_code(422);
+        invalid.details = Some(kube::core::response::StatusDetails {
+            causes: vec![kube::core::response::StatusCause {
+                reason: "FieldValueInvalid".into(),
+                message: "Invalid value".into(),
+                field: "spec.x".into(),
+            }],
+            name: "pool".into(),
+            group: "nodepool.io".into(),
+            kind: "nodepools".into(),
+            uid: String::new(),
+            retry_after_seconds: 0,
+        });
+        assert!(!refused(invalid).is_stale_copy());
     }
 }

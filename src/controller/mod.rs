@@ -177,6 +177,9 @@ type ReconcileResult = Result<
 struct FailureLog {
     /// `(namespace, name)` -> the last error logged.
     last: HashMap<(Option<String>, String), String>,
+    /// NodePools whose last reconcile met a stale cached copy: once is expected, twice in a
+    /// row is logged as a failure.
+    stale: std::collections::HashSet<(Option<String>, String)>,
 }
 
 impl FailureLog {
@@ -184,6 +187,7 @@ impl FailureLog {
         match result {
             Ok((object, _)) => {
                 let key = (object.namespace.clone(), object.name.clone());
+                self.stale.remove(&key);
                 if self.last.remove(&key).is_some() {
                     tracing::info!(
                         namespace = object.namespace.as_deref().unwrap_or_default(),
@@ -192,12 +196,15 @@ impl FailureLog {
                     );
                 }
             }
+            Err(ControllerError::ReconcilerFailed(error, _))
+                if error.is_deletion_pending() || error.is_shutting_down() => {}
             Err(ControllerError::ReconcilerFailed(error, object))
-                if error.is_deletion_pending()
-                    || error.is_shutting_down()
-                    || error.is_stale_copy() =>
+                if error.is_stale_copy()
+                    && self
+                        .stale
+                        .insert((object.namespace.clone(), object.name.clone())) =>
             {
-                tracing::debug!(name = %object.name, error = %error, "reconcile deferred");
+                tracing::debug!(name = %object.name, error = %error, "the cached NodePool was stale; reconciles again");
             }
             Err(ControllerError::ReconcilerFailed(error, object)) => {
                 let text = report::one_line(&error.to_string());

@@ -124,7 +124,7 @@ pub fn error_policy(
 ) -> Requeue {
     let (namespace, name) = (object.namespace(), object.name_any());
     let queue = &ctx.metrics.queue;
-    if error.is_deletion_pending() || error.is_stale_copy() {
+    if error.is_deletion_pending() {
         let wait = jittered(ctx.config.wait_interval);
         queue.requeued(namespace.as_deref(), &name, Some(wait));
         return Requeue::requeue(wait);
