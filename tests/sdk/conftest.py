@@ -6,10 +6,12 @@ The suite is run by `tests/sdk_conformance.rs` (part of the README's test comman
 the simulator binary in NODEPOOL_SIM_BIN; `pytest tests/sdk` works the same by hand.
 """
 
+import collections
 import json
 import os
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -53,6 +55,13 @@ class Sim:
             args += ["--config", self._config_file.name]
         self.process = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
         self.url = self._wait_for_url()
+        # The simulator logs every request: keep reading, so a full pipe never stalls it.
+        self.log = collections.deque(maxlen=200)
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for line in self.process.stderr:
+            self.log.append(line)
 
     def _wait_for_url(self):
         # The first log line announces the bound address; readline returns "" if the sim exits.
