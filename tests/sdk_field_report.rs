@@ -471,17 +471,28 @@ fn sdk_type_cell(ty: &str) -> String {
     ty.replace('[', "\\[").replace(']', "\\]")
 }
 
+/// Where a seed path's verdict comes from.
+#[derive(PartialEq)]
+enum SeedVerdict {
+    /// Its own row.
+    Listed,
+    /// A listed ancestor passed through or dropped whole.
+    InsideListed,
+    /// A field the SDK's model lacks, probed on its own.
+    SeedOnly,
+}
+
 /// How the wire type treats a seed path: its row, what its nearest listed ancestor implies, or
 /// (for a field the SDK lacks) a probe of its own.
-fn seed_kept(probe: &Probe, rows: &[Row], path: &[Step]) -> (Kept, bool) {
+fn seed_kept(probe: &Probe, rows: &[Row], path: &[Step]) -> (Kept, SeedVerdict) {
     if let Some(row) = rows.iter().find(|r| r.path == path) {
-        return (row.kept, true);
+        return (row.kept, SeedVerdict::Listed);
     }
     for len in (1..path.len()).rev() {
         if let Some(row) = rows.iter().find(|r| r.path == path[..len]) {
             match row.kept {
-                Kept::PassedThrough | Kept::Dropped | Kept::NotSent => return (row.kept, false),
-                _ => break,
+                Kept::Modelled | Kept::Sent => break,
+                kept => return (kept, SeedVerdict::InsideListed),
             }
         }
     }
@@ -504,7 +515,7 @@ fn seed_kept(probe: &Probe, rows: &[Row], path: &[Step]) -> (Kept, bool) {
     } else {
         Kept::Dropped
     };
-    (kept, false)
+    (kept, SeedVerdict::SeedOnly)
 }
 
 fn report() -> (String, Vec<String>) {
@@ -555,28 +566,24 @@ fn report() -> (String, Vec<String>) {
             entry.wire
         )
         .unwrap();
-        if let Some(s) = seeds.get(&seed_key) {
-            let names: Vec<&str> = s["seeds"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|n| n.as_str().unwrap())
-                .collect();
-            writeln!(
-                out,
-                "SDK model `{sdk_name}.{}`; seed documents {}.\n",
-                entry.model,
-                names.join(", ")
-            )
-            .unwrap();
-        } else {
-            writeln!(
-                out,
-                "SDK model `{sdk_name}.{}`; no seed document describes it.\n",
-                entry.model
-            )
-            .unwrap();
-        }
+        let described = match seeds.get(&seed_key) {
+            Some(s) => {
+                let names: Vec<&str> = s["seeds"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n.as_str().unwrap())
+                    .collect();
+                format!("seed documents {}", names.join(", "))
+            }
+            None => "no seed document describes it".to_owned(),
+        };
+        writeln!(
+            out,
+            "SDK model `{sdk_name}.{}`; {described}.\n",
+            entry.model
+        )
+        .unwrap();
         out.push_str("| field | SDK type | operator | in a seed |\n|---|---|---|---|\n");
         let counts = count(&rows);
         for row in &rows {
@@ -593,15 +600,11 @@ fn report() -> (String, Vec<String>) {
         }
         let mut seed_only = Vec::new();
         for path in &seed_paths {
-            let (kept, listed) = seed_kept(&probe, &rows, path);
+            let (kept, verdict) = seed_kept(&probe, &rows, path);
             if kept == Kept::Dropped {
                 dropped_seed_fields.push(format!("{seed_key}: {}", display(path)));
             }
-            let inside_listed = (1..path.len()).any(|len| {
-                rows.iter()
-                    .any(|r| r.path == path[..len] && r.kept != Kept::Modelled)
-            });
-            if !listed && !inside_listed {
+            if verdict == SeedVerdict::SeedOnly {
                 seed_only.push((display(path), kept));
             }
         }

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.exceptions import exceptions
 from huaweicloudsdkcce.v3 import CceClient
 from huaweicloudsdkmodelarts.v1 import ModelArtsClient
 from alibabacloud_ens20171110.client import Client as EnsClient
@@ -184,10 +185,19 @@ def wait_until(what, check, deadline=WAIT_DEADLINE):
         time.sleep(0.05)
 
 
+def wait_until_gone(show):
+    """Waits until `show` (a Huawei SDK read of a deleted pool) answers 404."""
+    def gone():
+        try:
+            show()
+        except exceptions.ClientRequestException as e:
+            return e.status_code == 404
+        return False
+    wait_until("deleted pool answers 404", gone)
+
+
 def expect_huawei_error(call, status, code):
     """Asserts `call` fails with the Huawei SDK's error of HTTP `status` and error `code`."""
-    from huaweicloudsdkcore.exceptions import exceptions
-
     with pytest.raises(exceptions.ClientRequestException) as raised:
         call()
     assert (raised.value.status_code, raised.value.error_code) == (status, code), raised.value

@@ -14,7 +14,7 @@ from huaweicloudsdkcce.v3 import (
 
 import conformance
 from conftest import (
-    CCE_CLUSTER, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, cce_client, expect_huawei_error,
+    CCE_CLUSTER, IAM_DOMAIN, IAM_PASSWORD, IAM_USER, PROJECT_ID, cce_client, expect_huawei_error, wait_until_gone,
     huawei_credentials, wait_until,
 )
 
@@ -148,14 +148,7 @@ def test_delete_answers_deleting_with_a_job_and_the_pool_goes_away(cce):
     job = cce.show_job(ShowJobRequest(job_id=answer.status.job_id))
     conformance.huawei_response(job)
     assert job.status.phase in ("Initializing", "Running", "Success")
-
-    def gone():
-        try:
-            show(cce, uid)
-        except exceptions.ClientRequestException as e:
-            return e.status_code == 404
-        return False
-    wait_until("deleted pool answers 404", gone)
+    wait_until_gone(lambda: show(cce, uid))
 
 
 def test_a_duplicate_name_is_409(cce):

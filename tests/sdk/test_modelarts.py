@@ -1,7 +1,6 @@
 """ModelArts v2 node pools through huaweicloudsdkmodelarts, against nodepool-sim."""
 
 
-from huaweicloudsdkcore.exceptions import exceptions
 from huaweicloudsdkmodelarts.v1 import (
     CreateNodePoolMetaVO, CreateNodePoolRequest, CreateNodePoolRequestBody, DeleteNodePoolRequest,
     ListNodePoolNodesRequest, ListNodePoolsRequest, NodeNetwork, NodePoolSpec, PatchNodePoolRequest,
@@ -9,7 +8,9 @@ from huaweicloudsdkmodelarts.v1 import (
 )
 
 import conformance
-from conftest import MODELARTS_POOL, expect_huawei_error, huawei_credentials, modelarts_client, wait_until
+from conftest import (
+    MODELARTS_POOL, expect_huawei_error, huawei_credentials, modelarts_client, wait_until, wait_until_gone,
+)
 
 FLAVOR = "modelarts.vm.2u4g.dcc"
 
@@ -105,14 +106,7 @@ def test_delete_removes_the_pool(modelarts):
     answer = modelarts.delete_node_pool(DeleteNodePoolRequest(pool_name=MODELARTS_POOL, nodepool_name="sdk-delete"))
     conformance.huawei_response(answer)
     assert answer.status_code == 200
-
-    def gone():
-        try:
-            show(modelarts, "sdk-delete")
-        except exceptions.ClientRequestException as e:
-            return e.status_code == 404
-        return False
-    wait_until("deleted pool answers 404", gone)
+    wait_until_gone(lambda: show(modelarts, "sdk-delete"))
 
 
 def test_a_duplicate_name_is_refused(modelarts):
