@@ -56,19 +56,7 @@ impl Drop for Replica {
 
 /// A kubeconfig with the operator's ServiceAccount token.
 fn operator_kubeconfig(cluster: &Cluster, dir: &std::path::Path) -> std::path::PathBuf {
-    use base64::Engine;
-    let ca = base64::engine::general_purpose::STANDARD.encode(&cluster.ca_pem);
-    let path = dir.join("operator.kubeconfig");
-    std::fs::write(
-        &path,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\nusers:\n- name: u\n  user:\n    token: {}\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n",
-            cluster.url,
-            cluster.operator_token().trim()
-        ),
-    )
-    .unwrap();
-    path
+    cluster.write_operator_kubeconfig(&cluster.url, &dir.join("operator.kubeconfig"))
 }
 
 fn start(

@@ -237,6 +237,59 @@ async fn drop_after_serving_creates_the_pool_but_loses_the_answer() {
     assert_eq!(faults[0]["hits"], 1);
 }
 
+#[tokio::test]
+async fn hold_answer_serves_and_records_the_request_before_the_answer_arrives() {
+    let sim = start_instant().await;
+    let client = TestClient::new(&sim);
+    let rule = json!({"cloud": "cce", "operation": "create", "effect": {"type": "holdAnswer", "millis": 60000}, "count": 1});
+    assert_eq!(
+        client
+            .admin("POST", "/_sim/faults", Some(rule))
+            .await
+            .status,
+        200
+    );
+    let body = json!({
+        "kind": "NodePool",
+        "apiVersion": "v3",
+        "metadata": {"name": "held-answer"},
+        "spec": {
+            "initialNodeCount": 1,
+            "nodeTemplate": {
+                "flavor": "s6.large.2",
+                "az": "cn-north-4a",
+                "login": {"sshKey": "kp"},
+                "rootVolume": {"volumetype": "SATA", "size": 40}
+            }
+        }
+    });
+
+    // The client gives up (as a crashed operator would) while the answer is held.
+    let held = tokio::time::timeout(
+        Duration::from_millis(500),
+        huawei_raw(&client, "POST", &cce_base(), &body),
+    )
+    .await;
+    assert!(held.is_err(), "the answer is held back: {held:?}");
+
+    let created = sim
+        .pools()
+        .iter()
+        .filter(|p| p.cloud == Cloud::Cce && p.name == "held-answer")
+        .count();
+    assert_eq!(created, 1, "the create was served");
+    let recorded = client.recorded().await;
+    let create = recorded
+        .iter()
+        .find(|r| r.operation == "create")
+        .expect("the create is recorded while its answer is held");
+    assert_eq!(create.status, Some(201));
+    assert_eq!(
+        create.fault.as_deref(),
+        Some("HoldAnswer { millis: 60000 }")
+    );
+}
+
 const UPGRADING: &str = "the cluster is being upgraded";
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use kube::core::DeserializeGuard;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Api, Client, ResourceExt};
 
+use super::filled::CachesFilled;
 use crate::api::{AccountProvider, CloudAccount, CloudAccountSpec, SignatureVersionSpec};
 use crate::provider::alibaba::{AlibabaAccount, AlibabaSession, SignatureVersion};
 use crate::provider::budget::Budget;
@@ -46,6 +47,7 @@ pub struct Accounts {
     transport: Transport,
     accounts: Store<DeserializeGuard<CloudAccount>>,
     secrets: Store<PartialObjectMeta<Secret>>,
+    filled: CachesFilled,
     cache: Mutex<HashMap<String, Cached>>,
     /// Secret data by `namespace/name`, with the resourceVersion it was read at.
     secret_data: Mutex<HashMap<String, (String, Arc<Secret>)>>,
@@ -163,6 +165,7 @@ impl Accounts {
         Self {
             client,
             transport,
+            filled: CachesFilled::new(accounts.clone(), secrets.clone()),
             accounts,
             secrets,
             cache: Mutex::new(HashMap::new()),
@@ -172,12 +175,8 @@ impl Accounts {
     }
 
     async fn ready(&self) -> Result<(), AccountError> {
-        let both = async {
-            let _ = self.accounts.wait_until_ready().await;
-            let _ = self.secrets.wait_until_ready().await;
-        };
         tokio::select! {
-            filled = tokio::time::timeout(CACHE_WAIT, both) => filled.map_err(|_| {
+            filled = tokio::time::timeout(CACHE_WAIT, self.filled.wait()) => filled.map_err(|_| {
                 AccountError::Credentials {
                     message:
                         "the CloudAccount and Secret caches are not filled yet (can the operator list them?)"
@@ -207,6 +206,13 @@ impl Accounts {
     pub fn cached_scope(&self, namespace: &str, name: &str, cloud: CloudKind) -> Option<String> {
         let cached = self.accounts.get(&ObjectRef::new(name).within(namespace))?;
         cached.0.as_ref().ok().map(|a| scope(&a.spec, cloud))
+    }
+
+    /// The poll interval the cached CloudAccount sets, without waiting.
+    pub fn cached_poll_interval(&self, namespace: &str, name: &str) -> Option<Duration> {
+        let cached = self.accounts.get(&ObjectRef::new(name).within(namespace))?;
+        let seconds = cached.0.as_ref().ok()?.spec.poll_interval_seconds?;
+        Some(Duration::from_secs(u64::from(seconds)))
     }
 
     /// The Secret's data, read from the API once per resourceVersion the cache shows.

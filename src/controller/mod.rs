@@ -14,6 +14,7 @@ pub mod apply;
 pub mod claims;
 pub mod cleanup;
 pub mod error;
+pub mod filled;
 pub mod observe;
 pub mod plan;
 pub mod reconcile;

@@ -140,15 +140,41 @@ pub fn error_policy(
         *n += 1;
         *n
     };
-    let ceiling = ctx
-        .config
-        .error_backoff
-        .saturating_mul(1u32 << failures.min(12))
-        .min(Duration::from_secs(300));
+    let poll = object
+        .0
+        .as_ref()
+        .ok()
+        .and_then(|pool| poll_interval(&ctx, pool));
+    let ceiling = backoff_ceiling(
+        ctx.config.error_backoff,
+        failures,
+        poll.unwrap_or(ctx.config.poll_interval),
+    );
     let wait = ceiling.mul_f64(rand::rng().random_range(0.5..=1.0));
     tracing::debug!(%error, failures, ?wait, "reconcile failed; backing off");
     queue.requeued(namespace.as_deref(), &name, Some(wait));
     Requeue::requeue(wait)
+}
+
+/// The longest an error backoff waits before the `failures`-th retry: doubling from `base`, but
+/// never past the pool's poll interval (so a pool is back within one poll window of a cloud
+/// outage ending) nor five minutes.
+fn backoff_ceiling(base: Duration, failures: u32, poll: Duration) -> Duration {
+    base.saturating_mul(1u32 << failures.min(12))
+        .min(poll)
+        .min(Duration::from_secs(300))
+}
+
+/// The pool's poll interval as the caches know it: its own, else its CloudAccount's.
+fn poll_interval(ctx: &Context, pool: &NodePool) -> Option<Duration> {
+    pool.spec
+        .poll_interval_seconds
+        .map(|s| Duration::from_secs(u64::from(s)))
+        .or_else(|| {
+            let namespace = pool.namespace().unwrap_or_default();
+            ctx.accounts
+                .cached_poll_interval(&namespace, &pool.spec.account_ref.name)
+        })
 }
 
 fn mode(pool: &NodePool) -> Mode {
@@ -340,4 +366,31 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
     } else {
         poll
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_backoff_doubles_up_to_the_poll_interval_and_five_minutes() {
+        let base = Duration::from_secs(2);
+        let secs = Duration::from_secs;
+        for (failures, poll, expected) in [
+            (1, secs(300), secs(4)),
+            (3, secs(300), secs(16)),
+            (6, secs(300), secs(128)),
+            (8, secs(300), secs(300)),
+            (40, secs(3600), secs(300)),
+            (4, secs(10), secs(10)),
+            (12, secs(30), secs(30)),
+            (1, secs(1), secs(1)),
+        ] {
+            assert_eq!(
+                backoff_ceiling(base, failures, poll),
+                expected,
+                "after {failures} failures with a {poll:?} poll"
+            );
+        }
+    }
 }

@@ -321,6 +321,19 @@ impl Cluster {
             .await
     }
 
+    /// Writes a kubeconfig for `nodepool-operator run` processes: the operator's ServiceAccount
+    /// token, for the server at `url` (the API server, or a fault-injecting proxy in front of it).
+    pub fn write_operator_kubeconfig(&self, url: &str, path: &Path) -> PathBuf {
+        let yaml = kubeconfig::render(
+            url,
+            &self.ca_pem,
+            "operator",
+            kubeconfig::Credentials::BearerToken(self.operator_token().trim()),
+        );
+        std::fs::write(path, yaml).unwrap();
+        path.to_owned()
+    }
+
     /// A client presenting `token` to the server at `url` (the API server, or a
     /// fault-injecting proxy in front of it).
     pub async fn client_with_token(&self, url: &str, token: &str) -> kube::Client {

@@ -2,6 +2,7 @@
 //! way each cloud expects, wait on conditions with a deadline.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod campaign;
 pub mod cluster;
 pub mod kube_proxy;
 pub mod operator;

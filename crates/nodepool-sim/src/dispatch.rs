@@ -1,6 +1,7 @@
 //! The request pipeline shared by the three clouds:
 //! route (cloud + operation) -> authenticate -> faults -> flow control -> cloud handler -> record.
-//! A `DropAfterServing` fault runs the handler and then turns its answer into a dropped connection.
+//! A `DropAfterServing` fault runs the handler and then turns its answer into a dropped connection;
+//! a `HoldAnswer` fault runs it, records it and only then waits before answering.
 
 use std::time::Instant;
 
@@ -80,6 +81,8 @@ impl Incoming {
 pub struct Notes {
     pub body: Option<serde_json::Value>,
     pub params: Option<serde_json::Map<String, serde_json::Value>>,
+    /// How long a `HoldAnswer` fault keeps the (already recorded) answer back.
+    pub hold: Option<std::time::Duration>,
 }
 
 pub async fn dispatch(sim: &Sim, req: Incoming) -> Outcome {
@@ -110,6 +113,9 @@ pub async fn dispatch(sim: &Sim, req: Incoming) -> Outcome {
     record.body = notes.body.or_else(|| json_body(&req));
     record.params = notes.params;
     sim.requests.push(record);
+    if let Some(hold) = notes.hold {
+        tokio::time::sleep(hold).await;
+    }
     outcome
 }
 
@@ -132,6 +138,7 @@ async fn serve(
     record.principal = principal.as_ref().map(Principal::name);
 
     let mut drop_after_serving = false;
+    let mut hold = None;
     if let Some(cloud) = cloud
         && let Some(effect) = sim.faults.decide(cloud, &record.operation)
     {
@@ -156,10 +163,14 @@ async fn serve(
                 tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
             }
             FaultEffect::DropAfterServing => drop_after_serving = true,
+            FaultEffect::HoldAnswer { millis } => {
+                hold = Some(std::time::Duration::from_millis(millis));
+            }
         }
     }
 
-    let (outcome, notes) = run_handler(sim, req, route, principal, cloud);
+    let (outcome, mut notes) = run_handler(sim, req, route, principal, cloud);
+    notes.hold = hold;
     if drop_after_serving {
         // The state change has happened; only the answer is lost. The log keeps no status (no
         // answer was delivered) but names the status the client would have received.

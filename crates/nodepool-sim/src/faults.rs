@@ -1,6 +1,6 @@
 //! Fault injection: rules that make chosen operations fail (server errors, throttling, client
-//! refusals), slow down or drop the connection (before or after serving them), by rate or by
-//! count, deterministically for a given seed.
+//! refusals), slow down, hold their answers or drop the connection (before or after serving
+//! them), by rate or by count, deterministically for a given seed.
 //!
 //! A rule matches a request by cloud and operation (either may be omitted to match all). When
 //! several rules match, the first one that fires wins. `count` limits how many times a rule
@@ -29,6 +29,11 @@ pub enum FaultEffect {
     /// Serve the request for real (its effects happen), then close the connection without the
     /// answer; recorded with no `status` and `fault` `DropAfterServing { served: <status> }`.
     DropAfterServing,
+    /// Serve the request for real (its effects happen), then hold the answer this long before
+    /// sending it: the window in which the cloud has acted and the client has not heard, where
+    /// a client that crashes never learns the outcome. Recorded (with its status) as soon as it
+    /// is served.
+    HoldAnswer { millis: u64 },
     /// A client error in the cloud's own format with this 4xx status, cloud error code and
     /// message, without serving the request: a state-dependent refusal that clears by itself,
     /// such as CCE 400 `CCE.01400001` "the cluster is being upgraded" or ENS

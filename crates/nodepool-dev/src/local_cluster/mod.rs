@@ -18,11 +18,19 @@ pub use assets::{Assets, AssetsError};
 /// How long each process may take to become healthy (generous: 2 slow cores).
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Records every request's metadata; the end-to-end tests read it to check RBAC.
+/// Records every request's metadata (the end-to-end tests read it to check RBAC), and the
+/// bodies written to NodePools, CloudAccounts and Events, so a test can scan what the operator
+/// wrote for credentials; Secrets stay at metadata level.
 const AUDIT_POLICY: &str = "apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
 rules:
+  - level: Request
+    resources:
+      - group: nodepool.io
+      - group: \"\"
+        resources: [events]
+      - group: events.k8s.io
   - level: Metadata
 ";
 
@@ -297,7 +305,7 @@ impl LocalCluster {
         self.dir.join("kubeconfig")
     }
 
-    /// The API server's audit log (JSON lines, metadata level).
+    /// The API server's audit log (JSON lines: metadata, plus the bodies written to NodePools, CloudAccounts and Events).
     pub fn audit_log(&self) -> PathBuf {
         self.dir.join("audit.log")
     }

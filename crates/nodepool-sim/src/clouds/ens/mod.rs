@@ -298,6 +298,7 @@ pub fn handle(sim: &Sim, req: &Incoming, principal: &Principal) -> (Outcome, Not
     let notes = Notes {
         body: None,
         params: masked.as_object().cloned(),
+        ..Notes::default()
     };
 
     let response = serve(sim, req, principal, &action, &params).unwrap_or_else(|r| r);
