@@ -103,7 +103,16 @@ async fn crash_campaign_loses_nothing_across_random_kills() {
     ]);
     let members = fleet(pools, "");
     let mut expected = vec![Expected::default(); members.len()];
-    let mut steps = schedule(&members, &mut rng).into_iter().peekable();
+    let order = schedule(&members, &mut rng);
+    let mut steps_left = vec![0usize; members.len()];
+    for (i, _) in &order {
+        steps_left[*i] += 1;
+    }
+    // When each member's last step was made, and how long it took from there to converge
+    // (through whatever kills came after).
+    let mut done_at: Vec<Option<Instant>> = vec![None; members.len()];
+    let mut settled_after: Vec<Option<Duration>> = vec![None; members.len()];
+    let mut steps = order.into_iter().peekable();
     let mut kills_left = kills;
     let mut kill_times = Vec::new();
     let mut doubled_after_restart = Vec::new();
@@ -126,6 +135,20 @@ async fn crash_campaign_loses_nothing_across_random_kills() {
             doubled_after_restart.extend(duplicate_pools(&campaign.sim));
         } else if let Some((i, step)) = steps.next() {
             apply(&campaign, &members[i], step, &mut expected[i]).await;
+            steps_left[i] -= 1;
+            if steps_left[i] == 0 {
+                done_at[i] = Some(Instant::now());
+            }
+        }
+        let now = campaign.snapshot().await;
+        for i in 0..members.len() {
+            if let (Some(at), None) = (done_at[i], settled_after[i])
+                && campaign
+                    .unconverged(&members[i], &expected[i], &now, &history.writes)
+                    .is_none()
+            {
+                settled_after[i] = Some(at.elapsed());
+            }
         }
     }
     let last_kill = *kill_times.last().unwrap_or(&started);
@@ -134,11 +157,18 @@ async fn crash_campaign_loses_nothing_across_random_kills() {
     let fleet_expected: Vec<_> = members.iter().cloned().zip(expected.clone()).collect();
     let offset = last_kill.elapsed();
     let deadline = Duration::from_secs(3 * poll).saturating_sub(offset);
-    let times: Vec<Duration> = campaign
+    let converging = Instant::now();
+    let final_times = campaign
         .converge(&fleet_expected, &mut history, deadline)
-        .await
-        .into_iter()
-        .map(|t| t + offset)
+        .await;
+    let times: Vec<Duration> = final_times.iter().map(|t| *t + offset).collect();
+    let after_final_step: Vec<Duration> = settled_after
+        .iter()
+        .zip(&done_at)
+        .zip(&final_times)
+        .filter_map(|((settled, done), at_end)| {
+            settled.or_else(|| done.map(|d| converging.duration_since(d) + *at_end))
+        })
         .collect();
     let since_kill = last_kill.elapsed();
     history.absorb(&campaign.sim);
@@ -166,6 +196,11 @@ async fn crash_campaign_loses_nothing_across_random_kills() {
                 "p99": millis(percentile(&times, 99.0)),
                 "max": millis(percentile(&times, 100.0)),
                 "all": millis(since_kill),
+            },
+            "convergedAfterFinalStepMs": {
+                "p50": millis(percentile(&after_final_step, 50.0)),
+                "p99": millis(percentile(&after_final_step, 99.0)),
+                "max": millis(percentile(&after_final_step, 100.0)),
             },
             "pollWindowSeconds": poll,
             "secretScan": scan,
@@ -496,11 +531,12 @@ async fn churn_soak_holds_memory_flat() {
         .converge(
             &warm,
             &mut history,
-            Duration::from_secs(60 + pools as u64 / 5),
+            Duration::from_secs(60 + pools as u64 / 2),
         )
         .await;
 
     let operator = campaign.operator.as_ref().unwrap();
+    let cpu_before = operator.cpu_seconds().unwrap_or_default();
     let began = Instant::now();
     let warm_up = soak / 5;
     let mut samples: Vec<(f64, u64)> = Vec::new();
@@ -540,6 +576,7 @@ async fn churn_soak_holds_memory_flat() {
             }
         }
     }
+    let cpu = operator.cpu_seconds().unwrap_or_default() - cpu_before;
     let settled: Vec<_> = live
         .iter()
         .cloned()
@@ -550,7 +587,7 @@ async fn churn_soak_holds_memory_flat() {
         .converge(
             &settled,
             &mut history,
-            Duration::from_secs(60 + pools as u64 / 5),
+            Duration::from_secs(60 + pools as u64 / 2),
         )
         .await;
     let after_warm_up: Vec<u64> = samples
@@ -572,6 +609,7 @@ async fn churn_soak_holds_memory_flat() {
             "operations": operations,
             "replaced": retired.len(),
             "cloudCalls": history.calls,
+            "operatorCpuSecondsDuringChurn": cpu,
             "rssKiB": {
                 "afterWarmUp": level,
                 "peak": peak,
