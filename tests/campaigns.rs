@@ -287,16 +287,34 @@ async fn outage_soak_stays_bounded_and_converges_after_the_faults_clear() {
     };
     let began = Instant::now();
     let spacing = outage.mul_f64(0.8) / work.len().max(1) as u32;
-    for (n, (i, step)) in work.iter().enumerate() {
-        let at = spacing * n as u32;
-        tokio::time::sleep(at.saturating_sub(began.elapsed())).await;
-        apply(&campaign, &members[*i], *step, &mut expected[*i]).await;
-        history.absorb(&campaign.sim);
-    }
+    // Each operation's time to converge, through the faults: from the operation to the first
+    // look that finds its pool converged (a later operation on the same pool restarts it).
+    let mut pending: Vec<Option<Instant>> = vec![None; members.len()];
+    let mut op_times = Vec::new();
+    let mut next = 0;
     while began.elapsed() < outage {
-        tokio::time::sleep(Duration::from_secs(1).min(outage - began.elapsed())).await;
+        if let Some((i, step)) = work.get(next)
+            && began.elapsed() >= spacing * next as u32
+        {
+            apply(&campaign, &members[*i], *step, &mut expected[*i]).await;
+            pending[*i] = Some(Instant::now());
+            next += 1;
+        }
         history.absorb(&campaign.sim);
+        let now = campaign.snapshot().await;
+        for (i, since) in pending.iter_mut().enumerate() {
+            if let Some(at) = *since
+                && campaign
+                    .unconverged(&members[i], &expected[i], &now, &history.writes)
+                    .is_none()
+            {
+                op_times.push(at.elapsed());
+                *since = None;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    let unsettled_in_outage = pending.iter().filter(|p| p.is_some()).count();
     campaign.sim.clear_faults();
     history.absorb(&campaign.sim);
     let outage_calls = history.calls - calls_before;
@@ -319,6 +337,12 @@ async fn outage_soak_stays_bounded_and_converges_after_the_faults_clear() {
             "callsDuringOutage": outage_calls,
             "faultsFired": history.faults,
             "callsPerPoolPerMinute": per_pool_minute,
+            "operationConvergedDuringOutageMs": {
+                "p50": millis(percentile(&op_times, 50.0)),
+                "p99": millis(percentile(&op_times, 99.0)),
+                "max": millis(percentile(&op_times, 100.0)),
+            },
+            "unconvergedWhenFaultsCleared": unsettled_in_outage,
             "convergedAfterFaultsClearedMs": {
                 "p50": millis(percentile(&times, 50.0)),
                 "p99": millis(percentile(&times, 99.0)),
