@@ -28,7 +28,8 @@ pub struct EnsProvider {
     session: AlibabaSession,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T, CloudError> {
+/// An ENS answer as the type `T`; `what` names it in the error, with the failing path.
+pub fn parse<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T, CloudError> {
     serde_path_to_error::deserialize(value)
         .map_err(|e| CloudError::transport(format!("unexpected {what} from ENS: {e}")))
 }

@@ -112,7 +112,8 @@ pub fn observe(pool: &NodePool) -> ObservedPool {
         ),
         None => (0, 0, 0, 0),
     };
-    let current = creating + available + abnormal;
+    // Counts come from the answer: their sum saturates rather than overflowing.
+    let current = creating.saturating_add(available).saturating_add(abnormal);
     let mut messages = Vec::new();
     if abnormal > 0 {
         messages.push(format!("{abnormal} node(s) abnormal"));
@@ -340,5 +341,29 @@ impl NodePoolProvider for ModelArtsProvider {
 
     fn drift(&self, desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
         drift(desired, observed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bucket counts that each fit a node count but not their sum saturate `current` instead of
+    /// overflowing it (a panic in debug builds, a wrapped count below `ready` otherwise).
+    #[test]
+    fn huge_bucket_counts_saturate() {
+        let pool: NodePool = serde_json::from_value(json!({
+            "metadata": {"name": "p"},
+            "status": {"resources": {
+                "creating": {"count": 2},
+                "available": [{"count": u32::MAX}],
+                "abnormal": {"count": u32::MAX},
+            }}
+        }))
+        .unwrap_or_default();
+        let observed = observe(&pool);
+        assert_eq!(observed.current, u32::MAX);
+        assert_eq!(observed.ready, u32::MAX);
+        assert_eq!(observed.phase, PoolPhase::Error);
     }
 }

@@ -50,6 +50,15 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+/// The request pipeline without the HTTP server in front, for the fuzz targets and property
+/// tests: a request as the server hands it over ([`fuzzing::Incoming`]), the dispatcher that
+/// routes, authenticates and serves it, and what it answers.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::dispatch::{Incoming, dispatch};
+    pub use crate::response::{Outcome, SimResponse};
+}
+
 pub use config::SimConfig;
 pub use faults::{FaultEffect, FaultRule};
 pub use request::{Cloud, RecordedRequest};

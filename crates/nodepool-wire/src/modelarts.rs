@@ -185,7 +185,11 @@ impl Bucket {
     pub fn total_count(&self) -> i64 {
         match self {
             Bucket::One(entry) => entry.count.unwrap_or(0),
-            Bucket::Many(entries) => entries.iter().filter_map(|e| e.count).sum(),
+            // The cloud's numbers: a sum past i64 saturates rather than overflowing.
+            Bucket::Many(entries) => entries
+                .iter()
+                .filter_map(|e| e.count)
+                .fold(0, i64::saturating_add),
         }
     }
 }
@@ -222,3 +226,24 @@ pub struct NodePoolList {
 
 /// A PATCH body (JSON merge patch): only what changes.
 pub type NodePoolPatch = NodePool;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(count: i64) -> BucketEntry {
+        BucketEntry {
+            count: Some(count),
+            ..Default::default()
+        }
+    }
+
+    /// Entries whose counts add up past `i64::MAX` saturate the total instead of overflowing
+    /// it (a panic in debug builds, a wrapped count otherwise).
+    #[test]
+    fn bucket_totals_saturate() {
+        let bucket = Bucket::Many(vec![entry(i64::MAX), entry(1), entry(-3)]);
+        assert_eq!(bucket.total_count(), i64::MAX - 3);
+        assert_eq!(Bucket::One(entry(7)).total_count(), 7);
+    }
+}

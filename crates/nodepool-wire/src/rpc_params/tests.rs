@@ -229,3 +229,28 @@ fn only_structs_are_parameters() {
     assert!(to_params(&5).is_err());
     assert!(from_params::<i64>(&[]).is_err());
 }
+
+/// Floats are read exactly: without serde_json's exact float parsing, a number an unmodelled
+/// field carries came back one ulp off (`-2.816015835310101e-199` read back as
+/// `-2.8160158353101004e-199`), so a request was not the same after a trip through its
+/// parameters.
+#[test]
+fn a_float_in_an_unmodelled_field_survives_the_round_trip() {
+    let params = pairs(&[
+        ("ClusterId", "eck-1"),
+        (
+            "NodepoolInfo",
+            r#"{"Name":"a","k2":-2.816015835310101e-199}"#,
+        ),
+        (
+            "ScalingGroup",
+            r#"{"ImageId":"m-1","k2":-2.816015835310101e-199}"#,
+        ),
+    ]);
+    let request = ens::CreateClusterNodePoolRequest::from_params(&params).unwrap();
+    assert_eq!(
+        request.nodepool_info.extra["k2"].as_f64(),
+        Some(-2.816015835310101e-199)
+    );
+    round_trip(request);
+}
