@@ -178,20 +178,7 @@ async fn drop_after_serving_creates_the_pool_but_loses_the_answer() {
             .status,
         200
     );
-    let body = json!({
-        "kind": "NodePool",
-        "apiVersion": "v3",
-        "metadata": {"name": "lost-answer"},
-        "spec": {
-            "initialNodeCount": 1,
-            "nodeTemplate": {
-                "flavor": "s6.large.2",
-                "az": "cn-north-4a",
-                "login": {"sshKey": "kp"},
-                "rootVolume": {"volumetype": "SATA", "size": 40}
-            }
-        }
-    });
+    let body = cce_pool_body("lost-answer");
 
     let lost = huawei_raw(&client, "POST", &cce_base(), &body).await;
     assert!(
@@ -249,20 +236,7 @@ async fn hold_answer_serves_and_records_the_request_before_the_answer_arrives() 
             .status,
         200
     );
-    let body = json!({
-        "kind": "NodePool",
-        "apiVersion": "v3",
-        "metadata": {"name": "held-answer"},
-        "spec": {
-            "initialNodeCount": 1,
-            "nodeTemplate": {
-                "flavor": "s6.large.2",
-                "az": "cn-north-4a",
-                "login": {"sshKey": "kp"},
-                "rootVolume": {"volumetype": "SATA", "size": 40}
-            }
-        }
-    });
+    let body = cce_pool_body("held-answer");
 
     // The client gives up (as a crashed operator would) while the answer is held.
     let held = tokio::time::timeout(
@@ -489,4 +463,22 @@ async fn refuse_rules_need_a_4xx_status_and_a_code() {
         client.admin("GET", "/_sim/faults", None).await.body,
         json!([])
     );
+}
+
+/// A CCE create body for a one-node pool named `name`.
+fn cce_pool_body(name: &str) -> serde_json::Value {
+    json!({
+        "kind": "NodePool",
+        "apiVersion": "v3",
+        "metadata": {"name": name},
+        "spec": {
+            "initialNodeCount": 1,
+            "nodeTemplate": {
+                "flavor": "s6.large.2",
+                "az": "cn-north-4a",
+                "login": {"sshKey": "kp"},
+                "rootVolume": {"volumetype": "SATA", "size": 40}
+            }
+        }
+    })
 }

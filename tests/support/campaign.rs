@@ -313,6 +313,19 @@ pub fn duplicate_pools(sim: &RunningSim) -> Vec<String> {
         .collect()
 }
 
+/// Fails, after a campaign has written its result, if a create was carried out twice or two
+/// cloud pools share a (cloud, parent, name).
+pub fn assert_nothing_doubled(doubled: &[String], duplicates: &[String]) {
+    assert!(
+        doubled.is_empty(),
+        "a create carried out twice: {doubled:?}"
+    );
+    assert!(
+        duplicates.is_empty(),
+        "two cloud pools for one NodePool: {duplicates:?}"
+    );
+}
+
 /// Whether a request that reached the cloud (and was carried out) holds `marker`.
 pub fn carried(requests: &[RecordedRequest], operation: &str, marker: &str) -> bool {
     requests.iter().any(|r| {
@@ -766,6 +779,15 @@ pub fn percentile(values: &[Duration], p: f64) -> Duration {
 
 pub fn millis(d: Duration) -> u64 {
     d.as_millis() as u64
+}
+
+/// p50, p99 and max of `values`, in milliseconds, for a result file.
+pub fn spread(values: &[Duration]) -> Value {
+    json!({
+        "p50": millis(percentile(values, 50.0)),
+        "p99": millis(percentile(values, 99.0)),
+        "max": millis(percentile(values, 100.0)),
+    })
 }
 
 /// Writes `target/tmp/campaigns/<name>.json` and prints it.
