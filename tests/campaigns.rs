@@ -111,6 +111,7 @@ async fn crash_campaign_loses_nothing_across_random_kills() {
     // When each member's last step was made, and how long it took from there to converge
     // (through whatever kills came after).
     let mut done_at: Vec<Option<Instant>> = vec![None; members.len()];
+    let mut waiting = done_at.clone();
     let mut settled_after: Vec<Option<Duration>> = vec![None; members.len()];
     let mut steps = order.into_iter().peekable();
     let mut kills_left = kills;
@@ -138,17 +139,14 @@ async fn crash_campaign_loses_nothing_across_random_kills() {
             steps_left[i] -= 1;
             if steps_left[i] == 0 {
                 done_at[i] = Some(Instant::now());
+                waiting[i] = done_at[i];
             }
         }
-        let now = campaign.snapshot().await;
-        for i in 0..members.len() {
-            if let (Some(at), None) = (done_at[i], settled_after[i])
-                && campaign
-                    .unconverged(&members[i], &expected[i], &now, &history.writes)
-                    .is_none()
-            {
-                settled_after[i] = Some(at.elapsed());
-            }
+        let converged = campaign
+            .newly_converged(&members, &expected, &mut waiting, &history.writes)
+            .await;
+        for (i, after) in converged {
+            settled_after[i] = Some(after);
         }
     }
     let last_kill = *kill_times.last().unwrap_or(&started);
@@ -293,17 +291,10 @@ async fn outage_soak_stays_bounded_and_converges_after_the_faults_clear() {
             next += 1;
         }
         history.absorb(&campaign.sim);
-        let now = campaign.snapshot().await;
-        for (i, since) in pending.iter_mut().enumerate() {
-            if let Some(at) = *since
-                && campaign
-                    .unconverged(&members[i], &expected[i], &now, &history.writes)
-                    .is_none()
-            {
-                op_times.push(at.elapsed());
-                *since = None;
-            }
-        }
+        let converged = campaign
+            .newly_converged(&members, &expected, &mut pending, &history.writes)
+            .await;
+        op_times.extend(converged.into_iter().map(|(_, after)| after));
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let unsettled_in_outage = pending.iter().filter(|p| p.is_some()).count();

@@ -576,6 +576,30 @@ impl Campaign {
         None
     }
 
+    /// Of the members waited for (`since[i]` set), those converged now: their entries are
+    /// cleared, and each is answered with the time since its entry was set.
+    pub async fn newly_converged(
+        &self,
+        members: &[Member],
+        expected: &[Expected],
+        since: &mut [Option<Instant>],
+        writes: &[RecordedRequest],
+    ) -> Vec<(usize, Duration)> {
+        let now = self.snapshot().await;
+        let mut converged = Vec::new();
+        for (i, waiting) in since.iter_mut().enumerate() {
+            if let Some(at) = *waiting
+                && self
+                    .unconverged(&members[i], &expected[i], &now, writes)
+                    .is_none()
+            {
+                converged.push((i, at.elapsed()));
+                *waiting = None;
+            }
+        }
+        converged
+    }
+
     /// Waits until every member converges; answers each one's time to converge (from now) and
     /// fails, naming what is left, when `deadline` passes.
     pub async fn converge(
