@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::api::crds_yaml;
-use crate::controller::{self, Config};
+use crate::controller::{self, Config, Observe};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,9 +33,16 @@ pub struct RunArgs {
     /// NodePools reconciled at once.
     #[arg(long, env = "NODEPOOL_CONCURRENCY", default_value_t = 8)]
     pub concurrency: u16,
-    /// Seconds between drift checks of settled pools (accounts and NodePools may override).
+    /// Seconds between drift checks of settled pools. A CloudAccount's
+    /// `spec.pollIntervalSeconds` overrides it for that account's pools, and a NodePool's own
+    /// `spec.pollIntervalSeconds` overrides both (the samples set 300 on their accounts).
     #[arg(long, env = "NODEPOOL_POLL_INTERVAL", default_value_t = 300)]
     pub poll_interval: u64,
+    /// How pools are observed: `list` reads each parent (cluster, resource pool) once per
+    /// poll window for all its pools; `get` reads every pool by id on every poll (one call per
+    /// pool: the baseline of the scale benchmark).
+    #[arg(long, env = "NODEPOOL_OBSERVE", value_enum, default_value_t = Observe::List)]
+    pub observe: Observe,
     /// Seconds between checks while the cloud is working.
     #[arg(long, env = "NODEPOOL_WAIT_INTERVAL", default_value_t = 10)]
     pub wait_interval: u64,
@@ -144,6 +151,7 @@ pub fn config(args: &RunArgs) -> Config {
         concurrency: args.concurrency.max(1),
         poll_interval: Duration::from_secs(args.poll_interval.max(1)),
         wait_interval: Duration::from_secs(args.wait_interval.max(1)),
+        observe: args.observe,
         metrics_addr: Some(args.metrics_addr),
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         ..Config::default()

@@ -1,7 +1,7 @@
 //! Apply: carries out the one action the plan chose (create, adopt, update) and reports what
-//! the cloud shows afterwards. A create looks the pool up by name right before creating and
-//! records the new pool's id in status at once, so a lost answer or a crash never leads to a
-//! second pool.
+//! the cloud shows afterwards. A create looks the pool up by name in a list made right before
+//! (and after any earlier attempt ended) and records the new pool's id in status at once, so a
+//! lost answer or a crash never leads to a second pool.
 
 use kube::api::{Patch, PatchParams};
 use kube::{Api, ResourceExt};
@@ -9,7 +9,9 @@ use serde_json::json;
 
 use super::Context;
 use super::error::cloud_category;
-use super::observe::{Target, read};
+use tokio::time::Instant;
+
+use super::observe::{Target, find_before_create, read};
 use super::plan::Action;
 use super::plan::NODE_COUNT;
 use super::report::announce;
@@ -121,8 +123,8 @@ pub async fn apply(
     match action {
         Action::Create => {
             // Never create twice: the list may predate a pool of this name (made by hand, or
-            // by a create whose answer was lost), so look it up right before creating.
-            let existing = match provider.find(parent, &validated.pool.name).await {
+            // by a create whose answer was lost), so look it up in a list made right before.
+            let existing = match find_before_create(ctx, target).await {
                 Ok(existing) => existing,
                 Err(e) => return Applied::failed(Observation::Absent, e),
             };
@@ -136,18 +138,29 @@ pub async fn apply(
                     adopted(ctx, pool, &existing).await;
                     (existing, Action::Adopt)
                 }
-                None => match provider.create(parent, &validated.pool).await {
-                    Ok(created) => {
-                        let note = format!("created cloud pool {}", created.id);
-                        announce(ctx, pool, "Created", Some(&created.id), note).await;
-                        (created, Action::Create)
+                None => {
+                    let started = Instant::now();
+                    let created = provider.create(parent, &validated.pool).await;
+                    // Whatever the answer, only a list made after it shows what the cloud did.
+                    let name = &validated.pool.name;
+                    ctx.observations
+                        .wrote(cache_key, name, Instant::now())
+                        .await;
+                    match created {
+                        Ok(created) => {
+                            ctx.observations
+                                .record(cache_key, &created.id, Some(&created), started)
+                                .await;
+                            let note = format!("created cloud pool {}", created.id);
+                            announce(ctx, pool, "Created", Some(&created.id), note).await;
+                            (created, Action::Create)
+                        }
+                        // The answer may be lost after the cloud acted: the next attempt looks
+                        // the pool up by name first.
+                        Err(e) => return Applied::failed(Observation::Absent, e),
                     }
-                    // The answer may be lost after the cloud acted: the next attempt looks
-                    // the pool up by name first.
-                    Err(e) => return Applied::failed(Observation::Absent, e),
-                },
+                }
             };
-            ctx.observations.invalidate(cache_key);
             if let Err(e) = record_id(api, pool, validated, &found.id).await {
                 return Applied::failed(Observation::Seen(found), e);
             }
@@ -166,10 +179,14 @@ pub async fn apply(
             let Some(current) = observed else {
                 return Applied::done(Observation::Absent, Action::Wait);
             };
-            if let Err(e) = provider
+            let updated = provider
                 .update(parent, &current, &validated.pool, count)
-                .await
-            {
+                .await;
+            let name = &validated.pool.name;
+            ctx.observations
+                .wrote(cache_key, name, Instant::now())
+                .await;
+            if let Err(e) = updated {
                 return Applied::failed(Observation::Seen(current), e);
             }
             // A change of the node count alone is a scale; anything else an update.
@@ -177,7 +194,6 @@ pub async fn apply(
             let reason = if scaling { "Scaling" } else { "Updating" };
             let note = reasons.join("; ");
             announce(ctx, pool, reason, Some(&current.id), note).await;
-            ctx.observations.invalidate(cache_key);
             let refreshed = read(ctx, resolved, cache_key, parent, &current.id)
                 .await
                 .ok()

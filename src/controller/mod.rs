@@ -10,9 +10,11 @@
 
 pub mod account_health;
 pub mod accounts;
+pub mod acknowledge;
 pub mod apply;
 pub mod claims;
 pub mod cleanup;
+pub mod declared;
 pub mod error;
 pub mod filled;
 pub mod observe;
@@ -34,7 +36,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::PartialObjectMeta;
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Error as ControllerError;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, predicates, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -58,6 +60,8 @@ pub struct Config {
     pub poll_interval: Duration,
     /// Requeue while the cloud works.
     pub wait_interval: Duration,
+    /// How pools are observed.
+    pub observe: Observe,
     /// First error backoff (doubles per failure, at most 5 minutes).
     pub error_backoff: Duration,
     pub retry: RetryPolicy,
@@ -79,6 +83,7 @@ impl Default for Config {
             concurrency: 8,
             poll_interval: Duration::from_secs(300),
             wait_interval: Duration::from_secs(10),
+            observe: Observe::List,
             error_backoff: Duration::from_secs(2),
             retry: RetryPolicy::default(),
             metrics_addr: None,
@@ -86,6 +91,15 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(20),
         }
     }
+}
+
+/// How the cloud's view of pools is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Observe {
+    /// One list per parent per poll window, shared by all its pools.
+    List,
+    /// Every pool by id on every poll.
+    Get,
 }
 
 /// Shared by every reconcile.
@@ -96,8 +110,11 @@ pub struct Context {
     pub health: account_health::AccountHealth,
     /// Every watched NodePool (for the one-owner check).
     pub pools: Store<DeserializeGuard<NodePool>>,
+    /// Which NodePools declare each cloud pool.
+    pub declared: Arc<declared::Declared>,
     pub observations: observe::list_cache::Observations,
-    pub recorder: Recorder,
+    /// Who publishes the Events (see [`report`] for why each is published without a cache).
+    pub reporter: Reporter,
     pub metrics: Arc<telemetry::Metrics>,
     pub failures: Mutex<HashMap<String, u32>>,
     pub last_warning: Mutex<HashMap<String, String>>,
@@ -120,20 +137,29 @@ fn reconcile_inputs(pool: &DeserializeGuard<NodePool>) -> Option<u64> {
 /// The NodePools that declare the same cloud pool as `gone` (woken when it goes, since one of
 /// them becomes the owner).
 fn same_cloud_pool(
-    store: &Store<DeserializeGuard<NodePool>>,
+    declared: &declared::Declared,
     gone: &DeserializeGuard<NodePool>,
 ) -> Vec<ObjectRef<DeserializeGuard<NodePool>>> {
     let Some(location) = readable(gone).and_then(validate::location) else {
         return Vec::new();
     };
-    store
-        .state()
-        .into_iter()
-        .filter(|p| p.uid() != gone.uid())
-        .filter(|p| readable(p).and_then(validate::location).as_ref() == Some(&location))
-        .map(|p| ObjectRef::from_obj(&*p))
-        .collect()
+    declared.others(&location, &gone.uid().unwrap_or_default())
 }
+
+/// What the NodePool cache keeps of a NodePool: neither its managed fields nor the
+/// last-applied annotation, which no reconcile reads and which can be most of an object.
+fn compact(pool: &mut DeserializeGuard<NodePool>) {
+    let meta = pool.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED_ANNOTATION);
+        if annotations.is_empty() {
+            meta.annotations = None;
+        }
+    }
+}
+
+const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// The NodePool, when the operator could read it.
 pub fn readable(object: &DeserializeGuard<NodePool>) -> Option<&NodePool> {
@@ -343,13 +369,10 @@ async fn control(
     let pools: Api<Watched> = scoped(&client, &config);
     let accounts: Api<DeserializeGuard<CloudAccount>> = scoped(&client, &config);
     let secrets: Api<PartialObjectMeta<Secret>> = scoped(&client, &config);
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: "nodepool-operator".into(),
-            instance: std::env::var("POD_NAME").ok(),
-        },
-    );
+    let reporter = Reporter {
+        controller: "nodepool-operator".into(),
+        instance: std::env::var("POD_NAME").ok(),
+    };
     // Ready once the API server answers for NodePools (reachable, CRD installed, RBAC in place).
     pools
         .list(&kube::api::ListParams::default().limit(1))
@@ -364,6 +387,9 @@ async fn control(
     let (wake, woken) =
         futures::channel::mpsc::unbounded::<ObjectRef<DeserializeGuard<NodePool>>>();
     let store_for_deletes = pool_store.clone();
+    let declared = Arc::new(declared::Declared::default());
+    let index = declared.clone();
+    let acknowledger = acknowledge::Acknowledger::new(client.clone());
     let (seen_by, woken_by) = (metrics.clone(), metrics.clone());
     let pool_watch = match &config.selector {
         Some(selector) => watcher::Config::default().labels(selector),
@@ -371,28 +397,39 @@ async fn control(
     };
     let pool_events = watcher(pools, pool_watch)
         .default_backoff()
+        .modify(compact)
         .reflect(pool_writer)
         .inspect(move |event| match event {
-            Ok(watcher::Event::Delete(gone)) => {
+            Ok(event @ watcher::Event::Delete(gone)) => {
+                // The others of its location, found before it leaves the index.
+                let others = same_cloud_pool(&index, gone);
+                index.apply(event);
                 let (namespace, name) = (gone.namespace(), gone.name_any());
                 seen_by.queue.forget(namespace.as_deref(), &name);
                 seen_by
                     .pools
                     .forget(namespace.as_deref().unwrap_or_default(), &name);
-                for other in same_cloud_pool(&store_for_deletes, gone) {
+                for other in others {
                     seen_by.queue.woken(other.namespace.as_deref(), &other.name);
                     let _ = wake.unbounded_send(other);
                 }
             }
             // After a relist: NodePools deleted while the watch was down leave no series.
-            Ok(watcher::Event::InitDone) => {
+            Ok(event @ watcher::Event::InitDone) => {
+                index.apply(event);
                 let store = &store_for_deletes;
                 seen_by.pools.retain(|namespace, name| {
                     let key = ObjectRef::new(name).within(namespace);
                     store.get(&key).is_some()
                 });
             }
-            _ => {}
+            Ok(event) => {
+                index.apply(event);
+                if let watcher::Event::Apply(pool) | watcher::Event::InitApply(pool) = event {
+                    acknowledger.acknowledge(pool);
+                }
+            }
+            Err(_) => {}
         })
         .applied_objects()
         .predicate_filter(reconcile_inputs, Default::default())
@@ -427,8 +464,9 @@ async fn control(
         ),
         health: account_health::AccountHealth::default(),
         pools: pool_store.clone(),
+        declared,
         observations: observe::list_cache::Observations::default(),
-        recorder,
+        reporter,
         metrics: metrics.clone(),
         failures: Mutex::new(HashMap::new()),
         last_warning: Mutex::new(HashMap::new()),

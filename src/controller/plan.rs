@@ -120,7 +120,7 @@ mod tests {
             autoscaling: None,
             owner: Some(ME.into()),
             job_id: None,
-            spec: serde_json::Value::Null,
+            spec: crate::provider::CloudSpec::Unknown,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{Patch, PatchParams};
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Api, Resource, ResourceExt};
 
 use super::Context;
@@ -99,7 +99,12 @@ async fn publish_to(
         action: reason.to_owned(),
         secondary: None,
     };
-    if let Err(error) = ctx.recorder.publish(&event, &reference).await {
+    // kube's Recorder keeps every Event it published for six minutes (to count repeats into a
+    // series) and scans them all on each publish. Normal Events here mark transitions and
+    // warnings are deduplicated per problem, so that cache would only hold memory (three Events
+    // per NodePool after a burst of creates) and time: each Event is published on its own.
+    let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
+    if let Err(error) = recorder.publish(&event, &reference).await {
         tracing::debug!(%error, "could not publish an event");
     }
 }

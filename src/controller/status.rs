@@ -47,6 +47,8 @@ pub enum Outcome {
     },
     /// Another NodePool owns the cloud pool (the message names it).
     Conflict(String),
+    /// Seen, not reconciled yet: waiting for a reconcile slot or the account's rate budget.
+    Queued,
 }
 
 /// Everything a status is built from.
@@ -108,6 +110,11 @@ fn readiness(inputs: &Inputs) -> (ConditionStatus, String, String) {
                 ConditionStatus::False,
                 "InvalidSpec".into(),
                 "the spec cannot be acted on; see the Synced condition".into(),
+            ),
+            Outcome::Queued => (
+                ConditionStatus::Unknown,
+                "Queued".into(),
+                "the cloud pool has not been read yet".into(),
             ),
             _ => (
                 ConditionStatus::Unknown,
@@ -182,6 +189,12 @@ pub fn build(previous: &NodePoolStatus, inputs: &Inputs) -> NodePoolStatus {
         Outcome::Invalid(message) => (false, "InvalidSpec".to_owned(), message.clone()),
         Outcome::Failed { reason, message } => (false, reason.clone(), message.clone()),
         Outcome::Conflict(message) => (false, "Conflict".to_owned(), message.clone()),
+        Outcome::Queued => (
+            false,
+            "Queued".to_owned(),
+            "queued: NodePools are reconciled a few at a time, within each account's rate budget"
+                .to_owned(),
+        ),
         Outcome::Synced if inputs.mode.paused => (
             false,
             "Paused".to_owned(),
@@ -306,7 +319,7 @@ mod tests {
             autoscaling: None,
             owner: Some("uid".into()),
             job_id: None,
-            spec: Value::Null,
+            spec: crate::provider::CloudSpec::Unknown,
         })
     }
 

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use http::Method;
 use serde_json::{Value, json};
 
+use super::CloudSpec;
 use super::huawei::{HuaweiService, HuaweiSession};
 use super::{
     Autoscaling, CloudError, CloudKind, CountUpdate, DeleteOutcome, DesiredPool, NodePoolProvider,
@@ -127,7 +128,7 @@ pub fn observe(pool: &NodePool) -> ObservedPool {
         autoscaling,
         owner,
         job_id: status.job_id,
-        spec: serde_json::to_value(&pool.spec).unwrap_or(Value::Null),
+        spec: CloudSpec::Cce(Box::new(pool.spec.clone())),
     }
 }
 
@@ -190,7 +191,7 @@ pub fn drift(desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
     let Ok(spec) = cce_spec(desired) else {
         return vec!["provider".into()];
     };
-    let Ok(actual) = serde_json::from_value::<NodePoolSpec>(observed.spec.clone()) else {
+    let CloudSpec::Cce(actual) = &observed.spec else {
         return vec!["spec".into()];
     };
     let mut drifted = Vec::new();
@@ -322,8 +323,11 @@ impl NodePoolProvider for CceProvider {
     }
 
     async fn unmark(&self, cluster: &str, observed: &ObservedPool) -> Result<(), CloudError> {
-        let actual: NodePoolSpec =
-            serde_json::from_value(observed.spec.clone()).unwrap_or_default();
+        let empty = NodePoolSpec::default();
+        let actual = match &observed.spec {
+            CloudSpec::Cce(spec) => spec,
+            _ => &empty,
+        };
         let mut labels = user_labels(
             actual
                 .node_template
@@ -408,7 +412,7 @@ mod tests {
             autoscaling: None,
             owner: None,
             job_id: None,
-            spec: serde_json::to_value(&observed_spec).unwrap(),
+            spec: CloudSpec::Cce(Box::new(observed_spec)),
         };
         assert!(drift(&desired(&[("team", "ml")]), &observed).is_empty());
         assert_eq!(

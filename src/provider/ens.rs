@@ -13,6 +13,7 @@ use super::{
     CloudError, CloudKind, CountUpdate, DeleteOutcome, DesiredPool, NodePoolProvider, ObservedPool,
     PoolPhase, PoolSpec, count,
 };
+use super::{CloudSpec, EnsSettings};
 use nodepool_wire::ens::{
     self as wire, API_VERSION, ClusterNode, CreateClusterNodePoolRequest,
     CreateClusterNodePoolResponse, DeleteClusterNodePoolRequest, DeleteClusterNodesRequest,
@@ -85,10 +86,10 @@ pub fn observe(pool: &Nodepool) -> ObservedPool {
         autoscaling: None,
         owner: None,
         job_id: None,
-        spec: serde_json::json!({
-            "ScalingGroup": pool.scaling_group,
-            "KubernetesConfig": pool.kubernetes_config,
-        }),
+        spec: CloudSpec::Ens(Box::new(EnsSettings {
+            scaling_group: pool.scaling_group.clone().unwrap_or_default(),
+            kubernetes_config: pool.kubernetes_config.clone(),
+        })),
     }
 }
 
@@ -119,8 +120,12 @@ pub fn drift(desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
     let Ok((want, want_config)) = ens_spec(desired) else {
         return vec!["provider".into()];
     };
-    let have: wire::ScalingGroup =
-        serde_json::from_value(observed.spec["ScalingGroup"].clone()).unwrap_or_default();
+    let empty = EnsSettings::default();
+    let observed_settings = match &observed.spec {
+        CloudSpec::Ens(settings) => settings,
+        _ => &empty,
+    };
+    let have = &observed_settings.scaling_group;
     let mut drifted = Vec::new();
     let mut check = |name: &str, differs: bool| {
         if differs {
@@ -151,12 +156,10 @@ pub fn drift(desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
         "DataDisks",
         want.data_disks.is_some() && want.data_disks != have.data_disks,
     );
-    if let Some(config) = want_config {
-        let have_config: Option<wire::KubernetesConfig> =
-            serde_json::from_value(observed.spec["KubernetesConfig"].clone()).ok();
-        if have_config.as_ref() != Some(config) {
-            drifted.push("KubernetesConfig".into());
-        }
+    if let Some(config) = want_config
+        && observed_settings.kubernetes_config.as_ref() != Some(config)
+    {
+        drifted.push("KubernetesConfig".into());
     }
     drifted
 }

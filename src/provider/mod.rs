@@ -98,8 +98,28 @@ pub struct ObservedPool {
     pub owner: Option<String>,
     /// Last job or order id the cloud reported.
     pub job_id: Option<String>,
-    /// The pool's settings as the cloud reports them (its own JSON), for drift checks.
-    pub spec: serde_json::Value,
+    /// The pool's settings as the cloud reports them, in its own types, for drift checks and
+    /// updates.
+    pub spec: CloudSpec,
+}
+
+/// A pool's settings in the cloud's own types: held per listed pool, so typed (smaller than
+/// the JSON they came from, and compared without parsing again on every drift check).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum CloudSpec {
+    /// Not reported (an answer without the settings).
+    #[default]
+    Unknown,
+    Cce(Box<nodepool_wire::cce::NodePoolSpec>),
+    ModelArts(Box<nodepool_wire::modelarts::NodePoolSpec>),
+    Ens(Box<EnsSettings>),
+}
+
+/// What ENS reports of a pool's settings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EnsSettings {
+    pub scaling_group: nodepool_wire::ens::ScalingGroup,
+    pub kubernetes_config: Option<nodepool_wire::ens::KubernetesConfig>,
 }
 
 /// The pool the operator wants, in the cloud's own terms.

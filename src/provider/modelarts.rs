@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use http::Method;
 use serde_json::{Value, json};
 
+use super::CloudSpec;
 use super::huawei::{HuaweiService, HuaweiSession};
 use super::{
     CloudError, CloudKind, CountUpdate, DeleteOutcome, DesiredPool, NodePoolProvider, ObservedPool,
@@ -153,7 +154,17 @@ pub fn observe(pool: &NodePool) -> ObservedPool {
             .cloned(),
         // Reads answer `metadata.name` alone: an order id is only in create's answer.
         job_id: None,
-        spec: serde_json::to_value(&pool.spec).unwrap_or(Value::Null),
+        spec: pool.spec.clone().map_or(CloudSpec::Unknown, |spec| {
+            CloudSpec::ModelArts(Box::new(spec))
+        }),
+    }
+}
+
+/// The resources ModelArts reports of the pool (none known: empty).
+fn observed_resources(observed: &ObservedPool) -> wire::Resources {
+    match &observed.spec {
+        CloudSpec::ModelArts(spec) => spec.resources.clone().unwrap_or_default(),
+        _ => wire::Resources::default(),
     }
 }
 
@@ -164,9 +175,7 @@ pub fn patch_body(
     count: CountUpdate,
 ) -> Result<Value, CloudError> {
     let (want, _) = resources(desired)?;
-    let have: wire::NodePoolSpec =
-        serde_json::from_value(observed.spec.clone()).unwrap_or_default();
-    let have = have.resources.unwrap_or_default();
+    let have = observed_resources(observed);
     let mut patch = serde_json::Map::new();
     // Maps merge key by key: removed labels must be sent as null.
     let mut labels = serde_json::Map::new();
@@ -200,9 +209,7 @@ pub fn drift(desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
     let Ok((want, _)) = resources(desired) else {
         return vec!["provider".into()];
     };
-    let have: wire::NodePoolSpec =
-        serde_json::from_value(observed.spec.clone()).unwrap_or_default();
-    let have = have.resources.unwrap_or_default();
+    let have = observed_resources(observed);
     let mut drifted = Vec::new();
     if want.labels.clone().unwrap_or_default() != have.labels.clone().unwrap_or_default() {
         drifted.push("resources.labels".into());

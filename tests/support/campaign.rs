@@ -113,7 +113,7 @@ impl Credentials {
     }
 
     /// Secrets and CloudAccounts: `huawei` (AK/SK), `huawei-iam` (IAM password) and `alibaba`.
-    fn manifests(&self, sim_url: &str, poll_seconds: u64) -> Vec<Value> {
+    pub fn manifests(&self, sim_url: &str, poll_seconds: u64) -> Vec<Value> {
         let secret = |name: &str, data: Value| {
             json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
                    "type": "Opaque", "stringData": data})

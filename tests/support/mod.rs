@@ -6,6 +6,7 @@ pub mod campaign;
 pub mod cluster;
 pub mod kube_proxy;
 pub mod operator;
+pub mod scale;
 
 use std::future::Future;
 use std::time::Duration;

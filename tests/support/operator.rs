@@ -122,6 +122,7 @@ pub fn operator_config(namespace: &str, poll: Duration) -> Config {
         },
         metrics_addr: None,
         selector: None,
+        observe: nodepool_operator::controller::Observe::List,
         election: None,
         shutdown_timeout: Duration::from_secs(5),
     }

@@ -4,6 +4,8 @@
 
 pub mod list_cache;
 
+use list_cache::Key;
+
 use std::time::Duration;
 
 use kube::ResourceExt;
@@ -13,7 +15,7 @@ use super::accounts::Resolved;
 use super::claims::{Claimant, owner};
 use super::error::cloud_category;
 use super::validate::{self, Validated};
-use super::{Context, readable};
+use super::{Context, Observe, readable};
 use crate::api::NodePool;
 use crate::provider::{CloudError, CloudKind, ObservedPool};
 
@@ -81,8 +83,19 @@ pub async fn read(
     Ok(seen)
 }
 
-/// The cloud's view of the pool: a targeted read while it changes, the shared list otherwise,
-/// and a targeted read before concluding that a recorded pool is gone.
+/// How old an observation may be for a pool in `phase`: a poll window for a settled pool; half
+/// a wait interval while the cloud works on it, so each check sees progress.
+fn max_age(ctx: &Context, phase: Option<&str>, poll: Duration) -> Duration {
+    if changing(phase) {
+        ctx.config.wait_interval / 2
+    } else {
+        poll
+    }
+}
+
+/// The cloud's view of the pool: from the parent's shared list when it is fresh enough (one
+/// list call serves every pool of the parent), and a targeted read before concluding that a
+/// recorded pool is gone. With `--observe get`, a recorded pool is read by id every time.
 pub async fn observe(
     ctx: &Context,
     target: Target<'_>,
@@ -97,23 +110,25 @@ pub async fn observe(
     let previous = pool.status.clone().unwrap_or_default();
     let known_id = previous.pool_id.as_deref();
     let parent = &validated.parent;
-    let seen = if let (Some(id), true) = (known_id, changing(previous.phase.as_deref())) {
-        read(ctx, resolved, cache_key, parent, id).await?
-    } else {
-        let pools = ctx
-            .observations
-            .list(cache_key, resolved.provider.as_ref(), parent, poll)
-            .await?;
-        let found = pools
-            .iter()
-            .find(|p| match known_id {
-                Some(id) => p.id == id,
-                None => p.name == validated.pool.name,
-            })
-            .cloned();
-        match (found, known_id) {
-            (None, Some(id)) => read(ctx, resolved, cache_key, parent, id).await?,
-            (found, _) => found,
+    let name = &validated.pool.name;
+    let by_id = ctx.config.observe == Observe::Get;
+    let seen = match known_id {
+        Some(id) if by_id => read(ctx, resolved, cache_key, parent, id).await?,
+        _ => {
+            let key = match known_id {
+                Some(id) => Key::Id(id),
+                None => Key::Name(name),
+            };
+            let fresh = max_age(ctx, previous.phase.as_deref(), poll);
+            let provider = resolved.provider.as_ref();
+            let found = ctx
+                .observations
+                .find(cache_key, provider, parent, key, name, fresh)
+                .await?;
+            match (found, known_id) {
+                (None, Some(id)) => read(ctx, resolved, cache_key, parent, id).await?,
+                (found, _) => found.map(|p| ObservedPool::clone(&p)),
+            }
         }
     };
     let drift = seen
@@ -122,6 +137,37 @@ pub async fn observe(
         .unwrap_or_default();
     Ok(Observed { pool: seen, drift })
 }
+
+/// The lookup right before a create: the pool named `name` as a list at most
+/// [`CREATE_LOOKUP_AGE`] old shows it, and started after the pool's last write, so neither a
+/// pool made meanwhile nor one whose create answer was lost is missed. The list is shared by
+/// every create of the parent in that window; with `--observe get`, every create lists.
+pub async fn find_before_create(
+    ctx: &Context,
+    target: Target<'_>,
+) -> Result<Option<ObservedPool>, CloudError> {
+    let provider = target.resolved.provider.as_ref();
+    let parent = &target.validated.parent;
+    let name = &target.validated.pool.name;
+    if ctx.config.observe == Observe::Get {
+        return provider.find(parent, name).await;
+    }
+    let found = ctx
+        .observations
+        .find(
+            target.cache_key,
+            provider,
+            parent,
+            Key::Name(name),
+            name,
+            CREATE_LOOKUP_AGE,
+        )
+        .await?;
+    Ok(found.map(|p| ObservedPool::clone(&p)))
+}
+
+/// How old a list may be to show that no pool of a name exists, right before creating one.
+pub const CREATE_LOOKUP_AGE: Duration = Duration::from_secs(2);
 
 /// The NodePool that owns the cloud pool `(cloud, parent, name)` when it is not `pool`: among
 /// the cached NodePools that declare the same pool through an account of the same scope.
@@ -138,14 +184,19 @@ pub fn rival_owner(
             .cached_scope(&ns, &p.spec.account_ref.name, cloud)
     };
     let mine = scope_of(pool)?;
-    let cached = ctx.pools.state();
+    let location = (cloud, parent.to_owned(), name.to_owned());
+    let uid = pool.uid().unwrap_or_default();
+    let cached: Vec<_> = ctx
+        .declared
+        .others(&location, &uid)
+        .iter()
+        .filter_map(|other| ctx.pools.get(other))
+        .collect();
     let others: Vec<&NodePool> = cached
         .iter()
         .filter_map(|p| readable(p))
         .filter(|p| p.uid() != pool.uid())
-        .filter(|p| {
-            validate::location(p).is_some_and(|(c, pa, n)| c == cloud && pa == parent && n == name)
-        })
+        .filter(|p| validate::location(p).as_ref() == Some(&location))
         .filter(|p| scope_of(p).as_ref() == Some(&mine))
         .collect();
     if others.is_empty() {
