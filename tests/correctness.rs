@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use nodepool_operator::api::{CloudAccount, NodePool};
+use nodepool_operator::controller::observe::CREATE_LOOKUP_AGE;
 use nodepool_operator::controller::validate;
 use nodepool_operator::provider::retry::RetryPolicy;
 use nodepool_operator::provider::{CountUpdate, DesiredPool, NodePoolProvider, PoolSpec};
@@ -616,34 +617,25 @@ async fn a_create_whose_answer_is_lost_makes_one_ens_pool() {
 async fn a_pool_made_after_the_last_list_is_adopted_not_created_again() {
     for which in [Which::Ens, Which::Cce] {
         let env = setup(which).await;
-        // A settled pool whose change makes its next reconcile list the parent: that list is
-        // kept for the poll window.
+        // The parent's list made for the create's lookup is kept for the poll window.
         env.apply_all(sample(which.sample(), &env.sim)).await;
         env.wait_ready(name_of(which), 2).await;
-        let changed_at = env.sim.requests().len();
-        env.pools()
-            .patch(
-                name_of(which),
-                &PatchParams::default(),
-                &Patch::Merge(&which.change_patch()),
-            )
-            .await
-            .unwrap();
         let list = match which {
             Which::Ens => "DescribeClusterNodePools",
             _ => "list",
         };
+        // Once that list is too old for a create's lookup (but well within the poll window).
         let sim = &env.sim;
-        wait_for("the parent listed after the change", DEADLINE, || async {
-            let later: Vec<_> = sim.requests().into_iter().skip(changed_at).collect();
-            let changed = later
-                .iter()
-                .position(|r| r.operation == which.change_operation())?;
-            later[changed..]
-                .iter()
-                .any(|r| r.operation == list)
-                .then_some(())
-        })
+        wait_for(
+            "the last list older than a create lookup",
+            DEADLINE,
+            || async {
+                let last = sim.requests().into_iter().rfind(|r| r.operation == list)?;
+                let at = chrono::DateTime::parse_from_rfc3339(&last.time).ok()?;
+                let age = chrono::Utc::now().signed_duration_since(at).to_std().ok()?;
+                (age > CREATE_LOOKUP_AGE).then_some(())
+            },
+        )
         .await;
         // Someone makes a pool by hand, then declares it.
         let (parent, pool) = declared(which, &env.sim, "made-by-hand");

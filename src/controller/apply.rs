@@ -18,7 +18,7 @@ use super::report::announce;
 use super::status::Observation;
 use super::validate::Validated;
 use crate::api::NodePool;
-use crate::provider::{CloudError, ObservedPool};
+use crate::provider::{CloudError, ErrorCategory, ObservedPool};
 
 /// An action could not be carried out.
 #[derive(Debug, thiserror::Error)]
@@ -187,7 +187,14 @@ pub async fn apply(
                 .wrote(cache_key, name, Instant::now())
                 .await;
             if let Err(e) = updated {
-                return Applied::failed(Observation::Seen(current), e);
+                // A transient failure may come after the cloud acted: what was seen before no
+                // longer stands until the next read.
+                let observation = if e.category() == ErrorCategory::Transient {
+                    Observation::NotRead
+                } else {
+                    Observation::Seen(current)
+                };
+                return Applied::failed(observation, e);
             }
             // A change of the node count alone is a scale; anything else an update.
             let scaling = reasons.iter().all(|r| r.starts_with(NODE_COUNT));

@@ -166,7 +166,10 @@ pub async fn find_before_create(
     Ok(found.map(|p| ObservedPool::clone(&p)))
 }
 
-/// How old a list may be to show that no pool of a name exists, right before creating one.
+/// How old a list may be to show that no pool of a name exists, right before creating one:
+/// a burst of creates on one parent shares one list per window. A pool someone else makes by
+/// hand within this window of the list is missed only by clouds that allow two pools of one
+/// name (CCE and ModelArts refuse the second create, and the retry adopts the first).
 pub const CREATE_LOOKUP_AGE: Duration = Duration::from_secs(2);
 
 /// The NodePool that owns the cloud pool `(cloud, parent, name)` when it is not `pool`: among
