@@ -10,7 +10,14 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+use support::scale::Observe;
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Run {
+    List,
+    Get,
+}
 
 #[derive(Parser)]
 #[command(about = "Scale benchmark of nodepool-operator")]
@@ -45,9 +52,10 @@ struct Args {
     /// The operator's `--concurrency`.
     #[arg(long, default_value_t = 8)]
     concurrency: u16,
-    /// Skip the baseline run (`--observe get`).
-    #[arg(long)]
-    no_baseline: bool,
+    /// The runs, in order: `list` (the operator as configured) and `get` (the baseline, one
+    /// read per pool per poll).
+    #[arg(long, value_delimiter = ',', default_value = "list,get")]
+    runs: Vec<Run>,
     /// Where `result.json`, `result.md` and the operators' logs go.
     #[arg(long, default_value = concat!(env!("CARGO_TARGET_TMPDIR"), "/scale"))]
     out: PathBuf,
@@ -70,7 +78,14 @@ async fn main() {
         ready_seconds: args.ready,
         lifecycle: args.lifecycle.min(args.pools),
         concurrency: args.concurrency.max(1),
-        baseline: !args.no_baseline,
+        runs: args
+            .runs
+            .iter()
+            .map(|run| match run {
+                Run::List => Observe::List,
+                Run::Get => Observe::Get,
+            })
+            .collect(),
         out: args.out,
     };
     let result = support::scale::bench(&settings).await;

@@ -901,3 +901,44 @@ async fn a_nodepool_the_operator_cannot_read_is_reported_and_the_others_go_on() 
     assert_eq!(names, ["cce-workers"]);
     env.wait_ready("cce-workers", 2).await;
 }
+
+#[tokio::test]
+async fn nodepools_queued_behind_the_rate_budget_say_so_at_once() {
+    let mut env = Env::fast().await;
+    // One call every ten seconds and one reconcile at a time: the last of six NodePools waits
+    // a minute for its turn.
+    let mut account = sample(Which::Cce.account(), &env.sim);
+    account[1]["spec"]["rateBudget"] = json!({"requestsPerSecond": 0.1, "burst": 1});
+    env.apply_all(account).await;
+    let mut config = env.config(SETTLED);
+    config.concurrency = 1;
+    env.start_operator_with(config);
+    let template = sample(Which::Cce.sample(), &env.sim)[0].clone();
+    let names: Vec<String> = (0..6).map(|i| format!("queued-{i}")).collect();
+    for name in &names {
+        let mut pool = template.clone();
+        pool["metadata"]["name"] = json!(name);
+        env.create(pool).await.unwrap();
+    }
+    let pools = env.pools();
+    let last = wait_for(
+        "every NodePool with a status",
+        Duration::from_secs(15),
+        || async {
+            let listed = pools.list(&Default::default()).await.ok()?;
+            listed
+                .items
+                .iter()
+                .all(|p| p.status.is_some())
+                .then(|| listed.items.into_iter().find(|p| p.name_any() == names[5]))
+                .flatten()
+        },
+    )
+    .await;
+    assert!(is(&last, "Synced", "False", "Queued"), "{:?}", last.status);
+    assert!(is(&last, "Ready", "Unknown", "Queued"), "{:?}", last.status);
+    assert_eq!(
+        last.status.and_then(|s| s.phase).as_deref(),
+        Some("Pending")
+    );
+}

@@ -266,10 +266,12 @@ impl Accounts {
             })?;
         let secret_name = &account.spec.credentials_secret_ref.name;
         let secret = self.secret(namespace, secret_name).await?;
-        // The spec and the Secret's version decide the provider; status writes do not.
+        // The spec (its generation, which status writes leave alone) and the Secret's version
+        // decide the provider.
         let fingerprint = format!(
-            "{}/{}",
-            serde_json::to_string(&account.spec).unwrap_or_default(),
+            "{}/{}/{}",
+            account.uid().unwrap_or_default(),
+            account.metadata.generation.unwrap_or_default(),
             secret.resource_version().unwrap_or_default()
         );
         let poll_interval = account

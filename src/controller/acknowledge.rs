@@ -1,10 +1,12 @@
 //! The first status of a new NodePool, written as soon as the watch sees it: `Pending`,
 //! `Synced` False with reason `Queued`. A burst of creates waits for reconcile slots and for the
 //! accounts' rate budgets; without this, a NodePool far back in the queue would show no status
-//! at all for minutes, and GitOps tools could not tell "queued" from "ignored". The write is
-//! conditional on the version the watch saw, so it never overwrites what a reconcile wrote.
+//! at all for minutes, and GitOps tools could not tell "queued" from "ignored". The write is a
+//! JSON patch that first tests that the NodePool still has no status, so it never overwrites
+//! what a reconcile wrote, and a finalizer added meanwhile does not make it fail.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use kube::api::{Patch, PatchParams};
 use kube::{Api, Client, ResourceExt};
@@ -24,6 +26,9 @@ const AT_ONCE: usize = 8;
 pub struct Acknowledger {
     client: Client,
     permits: Arc<Semaphore>,
+    /// NodePools (by uid) whose acknowledgement is on its way: the watch shows a new NodePool
+    /// again when its finalizer is added, before the acknowledgement lands.
+    pending: Arc<Mutex<HashSet<String>>>,
 }
 
 /// Whether `object` is a NodePool no reconcile or acknowledgement has written yet.
@@ -32,9 +37,8 @@ fn unacknowledged(object: &Watched) -> Option<&NodePool> {
     (pool.status.is_none() && pool.metadata.deletion_timestamp.is_none()).then_some(pool)
 }
 
-/// The acknowledgement of `pool`, as a merge patch that applies only to the version seen.
-pub fn patch(pool: &NodePool, now: &str) -> Option<serde_json::Value> {
-    let version = pool.resource_version()?;
+/// The acknowledgement of `pool`: a JSON patch that applies only while it has no status.
+pub fn patch(pool: &NodePool, now: &str) -> Result<json_patch::Patch, serde_json::Error> {
     let inputs = Inputs {
         cloud: None,
         desired: None,
@@ -48,7 +52,10 @@ pub fn patch(pool: &NodePool, now: &str) -> Option<serde_json::Value> {
         now,
     };
     let status = status::build(&Default::default(), &inputs);
-    Some(json!({"metadata": {"resourceVersion": version}, "status": status}))
+    serde_json::from_value(json!([
+        {"op": "test", "path": "/status", "value": null},
+        {"op": "add", "path": "/status", "value": status},
+    ]))
 }
 
 impl Acknowledger {
@@ -56,6 +63,7 @@ impl Acknowledger {
         Self {
             client,
             permits: Arc::new(Semaphore::new(AT_ONCE)),
+            pending: Arc::default(),
         }
     }
 
@@ -64,30 +72,38 @@ impl Acknowledger {
         let Some(pool) = unacknowledged(object) else {
             return;
         };
-        let (Some(namespace), name) = (pool.namespace(), pool.name_any()) else {
+        let (Some(namespace), name, Some(uid)) = (pool.namespace(), pool.name_any(), pool.uid())
+        else {
             return;
         };
-        let Some(patch) = patch(pool, &now()) else {
+        let Ok(patch) = patch(pool, &now()) else {
             return;
         };
-        let (client, permits) = (self.client.clone(), self.permits.clone());
+        if !self.lock().insert(uid.clone()) {
+            return;
+        }
+        let this = self.clone();
         tokio::spawn(async move {
-            let Ok(_permit) = permits.acquire_owned().await else {
-                return;
-            };
-            let api: Api<NodePool> = Api::namespaced(client, &namespace);
-            match api
-                .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-            {
-                Ok(_) => {}
-                // Changed since (a reconcile wrote its status, or the spec moved): nothing to do.
-                Err(kube::Error::Api(status)) if status.code == 409 || status.code == 404 => {}
-                Err(error) => {
-                    tracing::debug!(%namespace, %name, %error, "could not acknowledge the NodePool")
+            if let Ok(_permit) = this.permits.acquire().await {
+                let api: Api<NodePool> = Api::namespaced(this.client.clone(), &namespace);
+                let written = api
+                    .patch_status(&name, &PatchParams::default(), &Patch::<()>::Json(patch))
+                    .await;
+                match written {
+                    Ok(_) => {}
+                    // It has a status by now (422: the test failed), or it is gone.
+                    Err(kube::Error::Api(status)) if [404, 409, 422].contains(&status.code) => {}
+                    Err(error) => {
+                        tracing::debug!(%namespace, %name, %error, "could not acknowledge the NodePool")
+                    }
                 }
             }
+            this.lock().remove(&uid);
         });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -105,10 +121,15 @@ mod tests {
     }
 
     #[test]
-    fn the_acknowledgement_says_queued_and_applies_only_to_the_version_seen() {
+    fn the_acknowledgement_says_queued_and_applies_only_without_a_status() {
         let written = patch(&pool(Some("42")), "2026-01-01T00:00:00Z").expect("a patch");
-        assert_eq!(written["metadata"]["resourceVersion"], "42");
-        let status = &written["status"];
+        let written = serde_json::to_value(written).expect("JSON");
+        assert_eq!(
+            written[0],
+            json!({"op": "test", "path": "/status", "value": null})
+        );
+        assert_eq!(written[1]["op"], "add");
+        let status = &written[1]["value"];
         assert_eq!(status["phase"], "Pending");
         assert_eq!(status["observedGeneration"], 3);
         let condition = |kind: &str| {
@@ -121,7 +142,6 @@ mod tests {
         assert_eq!(condition("Synced")["status"], "False");
         assert_eq!(condition("Synced")["reason"], "Queued");
         assert_eq!(condition("Ready")["status"], "Unknown");
-        assert!(patch(&pool(None), "now").is_none(), "no version, no write");
     }
 
     #[test]

@@ -25,7 +25,8 @@ struct Seen {
 struct Parent {
     /// When the last list call started (`None`: never listed).
     fetched: Option<Instant>,
-    pools: Vec<Seen>,
+    /// By cloud pool id.
+    pools: HashMap<String, Seen>,
     /// Pools written (created, changed) by name, with when the write ended; dropped once a
     /// list started after it.
     written: HashMap<String, Instant>,
@@ -38,16 +39,16 @@ pub enum Key<'a> {
     Name(&'a str),
 }
 
-impl Key<'_> {
-    fn matches(&self, pool: &ObservedPool) -> bool {
-        match self {
-            Key::Id(id) => pool.id == *id,
-            Key::Name(name) => pool.name == *name,
+impl Parent {
+    /// What the parent holds of the pool `which` (by id in constant time; by name, which only
+    /// a lookup before a create asks, by a scan).
+    fn get(&self, which: Key<'_>) -> Option<&Seen> {
+        match which {
+            Key::Id(id) => self.pools.get(id),
+            Key::Name(name) => self.pools.values().find(|s| s.pool.name == name),
         }
     }
-}
 
-impl Parent {
     /// Whether what a call started at `at` saw of the pool `name` will do.
     fn fresh(&self, at: Instant, name: &str, max_age: Duration) -> bool {
         at.elapsed() < max_age && self.written.get(name).is_none_or(|w| at >= *w)
@@ -85,7 +86,7 @@ impl Observations {
     ) -> Result<Option<Arc<ObservedPool>>, CloudError> {
         let entry = self.entry(key);
         let mut slot = entry.lock().await;
-        match slot.pools.iter().find(|s| which.matches(&s.pool)) {
+        match slot.get(which) {
             Some(seen) if slot.fresh(seen.at, name, max_age) => {
                 return Ok(Some(seen.pool.clone()));
             }
@@ -99,17 +100,16 @@ impl Observations {
         slot.fetched = Some(started);
         slot.pools = pools
             .into_iter()
-            .map(|pool| Seen {
-                at: started,
-                pool: Arc::new(pool),
+            .map(|pool| {
+                let seen = Seen {
+                    at: started,
+                    pool: Arc::new(pool),
+                };
+                (seen.pool.id.clone(), seen)
             })
             .collect();
         slot.written.retain(|_, at| *at > started);
-        Ok(slot
-            .pools
-            .iter()
-            .find(|s| which.matches(&s.pool))
-            .map(|s| s.pool.clone()))
+        Ok(slot.get(which).map(|s| s.pool.clone()))
     }
 
     /// Puts what a call started at `at` saw of the pool `id` (`None`: it is gone) into its
@@ -117,24 +117,21 @@ impl Observations {
     pub async fn record(&self, key: &str, id: &str, seen: Option<&ObservedPool>, at: Instant) {
         let entry = self.entry(key);
         let mut slot = entry.lock().await;
-        let held = slot.pools.iter().position(|s| s.pool.id == id);
+        let held = slot.pools.get(id).map(|s| s.at);
         match (held, seen) {
-            (Some(i), _) if slot.pools[i].at > at => {}
+            (Some(held), _) if held > at => {}
             (None, None) => {}
             (None, Some(_)) if slot.fetched.is_some_and(|f| f > at) => {}
-            (Some(i), None) => {
-                slot.pools.swap_remove(i);
+            (Some(_), None) => {
+                slot.pools.remove(id);
             }
-            (Some(i), Some(pool)) => {
-                slot.pools[i] = Seen {
+            (_, Some(pool)) => {
+                let seen = Seen {
                     at,
                     pool: Arc::new(pool.clone()),
                 };
+                slot.pools.insert(id.to_owned(), seen);
             }
-            (None, Some(pool)) => slot.pools.push(Seen {
-                at,
-                pool: Arc::new(pool.clone()),
-            }),
         }
     }
 
