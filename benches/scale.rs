@@ -10,14 +10,8 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use support::scale::Observe;
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Run {
-    List,
-    Get,
-}
 
 #[derive(Parser)]
 #[command(about = "Scale benchmark of nodepool-operator")]
@@ -55,7 +49,7 @@ struct Args {
     /// The runs, in order: `list` (the operator as configured) and `get` (the baseline, one
     /// read per pool per poll).
     #[arg(long, value_delimiter = ',', default_value = "list,get")]
-    runs: Vec<Run>,
+    runs: Vec<Observe>,
     /// Where `result.json`, `result.md` and the operators' logs go.
     #[arg(long, default_value = concat!(env!("CARGO_TARGET_TMPDIR"), "/scale"))]
     out: PathBuf,
@@ -78,14 +72,7 @@ async fn main() {
         ready_seconds: args.ready,
         lifecycle: args.lifecycle.min(args.pools),
         concurrency: args.concurrency.max(1),
-        runs: args
-            .runs
-            .iter()
-            .map(|run| match run {
-                Run::List => Observe::List,
-                Run::Get => Observe::Get,
-            })
-            .collect(),
+        runs: args.runs,
         out: args.out,
     };
     let result = support::scale::bench(&settings).await;

@@ -68,19 +68,14 @@ impl Settings {
     }
 }
 
-/// The operator's way of observing settled pools.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Observe {
-    List,
-    Get,
-}
+/// How the operator observes pools: the benchmark runs it both ways.
+pub use nodepool_operator::controller::Observe;
 
-impl Observe {
-    pub fn flag(self) -> &'static str {
-        match self {
-            Observe::List => "list",
-            Observe::Get => "get",
-        }
+/// The operator's `--observe` value for `observe`.
+fn flag(observe: Observe) -> &'static str {
+    match observe {
+        Observe::List => "list",
+        Observe::Get => "get",
     }
 }
 
@@ -240,7 +235,7 @@ impl Operator {
         };
         let child = command
             .args(["run", "--namespace", namespace, "--leader-election=false"])
-            .args(["--observe", observe.flag()])
+            .args(["--observe", flag(observe)])
             .args(["--poll-interval", &settings.poll_seconds.to_string()])
             .args(["--wait-interval", &settings.wait_seconds.to_string()])
             .args(["--concurrency", &settings.concurrency.to_string()])
@@ -478,9 +473,7 @@ async fn all_gone(names: &[String], sim: &RunningSim, tally: &mut Tally, deadlin
 
 /// One run of the whole benchmark with the operator observing as `observe` says.
 pub async fn run(cluster: &Cluster, settings: &Settings, observe: Observe) -> Value {
-    let ns: TestNamespace = cluster
-        .namespace(&format!("scale-{}", observe.flag()))
-        .await;
+    let ns: TestNamespace = cluster.namespace(&format!("scale-{}", flag(observe))).await;
     let credentials = Credentials::fresh();
     let sim = RunningSim::start(sim_config(&credentials, settings), "127.0.0.1:0")
         .await
@@ -501,7 +494,7 @@ pub async fn run(cluster: &Cluster, settings: &Settings, observe: Observe) -> Va
             .await
             .unwrap();
     }
-    let dir = settings.out.join(format!("operator-{}", observe.flag()));
+    let dir = settings.out.join(format!("operator-{}", flag(observe)));
     std::fs::create_dir_all(&dir).unwrap();
     let kubeconfig = cluster.write_operator_kubeconfig(&cluster.url, &dir.join("kubeconfig"));
     let operator = Operator::spawn(
@@ -666,7 +659,7 @@ pub async fn run(cluster: &Cluster, settings: &Settings, observe: Observe) -> Va
     let scale_delete = lifecycle_calls.mutating() as f64 / sample.len().max(1) as f64;
     let creates_per_pool = burst_calls.mutating() as f64 / pools;
     json!({
-        "observe": observe.flag(),
+        "observe": flag(observe),
         "rssKiB": {
             "idle": rss_idle,
             "settled": rss_settled,
