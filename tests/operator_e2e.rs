@@ -118,10 +118,16 @@ async fn apply_scale_change_and_delete_on_every_cloud() {
     }
 }
 
+/// Orphaning removes the operator's mark from the cloud pool; declaring the NodePool again
+/// adopts that pool at once, also when the new NodePool's first status writes fail (so it
+/// reconciles with no status at all, and must not trust a list made before the mark went).
 #[tokio::test]
 async fn orphan_policy_leaves_the_cloud_pool_and_adoption_takes_it_back() {
     for which in ALL {
-        let env = setup(which).await;
+        let mut env = Env::fast().await;
+        env.apply_all(sample(which.account(), &env.sim)).await;
+        env.with_proxy().await;
+        env.start_operator(Duration::from_secs(300));
         let name = name_of(which);
         let mut manifests = sample(which.sample(), &env.sim);
         manifests[0]["spec"]["deletionPolicy"] = json!("Orphan");
@@ -141,7 +147,29 @@ async fn orphan_policy_leaves_the_cloud_pool_and_adoption_takes_it_back() {
         );
 
         // Declaring it again adopts the existing pool instead of creating another.
+        let proxy = env.proxy.as_ref().unwrap();
+        proxy.fail(FailRule {
+            method: Some("PATCH".into()),
+            resource: Some("nodepools".into()),
+            subresource: Some("status".into()),
+            status: 500,
+            count: 1000,
+            ..FailRule::default()
+        });
         env.apply_all(sample(which.sample(), &env.sim)).await;
+        // The first status (at most two tries) and at least one reconcile's write fail.
+        let status_path = format!("/{name}/status");
+        wait_for("three failed status writes", DEADLINE, || async {
+            let failed = proxy
+                .requests()
+                .iter()
+                .filter(|r| r.method == "PATCH" && r.path.ends_with(&status_path))
+                .filter(|r| r.status == 500)
+                .count();
+            (failed >= 3).then_some(())
+        })
+        .await;
+        proxy.clear();
         let adopted = env
             .wait_ready(name, 2)
             .await

@@ -6,17 +6,20 @@
 
 use kube::runtime::controller::Action as Requeue;
 use kube::{Api, ResourceExt};
+use tokio::time::Instant;
 
 use super::Context;
 use super::account_health::Fact;
-use super::accounts::AccountError;
+use super::accounts::{AccountError, Resolved};
 use super::error::{Error, cloud_category};
-use super::observe::rival_owner;
+use super::observe::{list_key, rival_owner};
 use super::report::{announce, now, warn_once, write_status};
 use super::status;
 use super::validate;
 use crate::api::{DeletionPolicy, FORCE_ORPHAN_ANNOTATION, NodePool};
-use crate::provider::{CloudError, DeleteOutcome, ErrorCategory, OWNER_LABEL, PoolPhase};
+use crate::provider::{
+    CloudError, CloudKind, DeleteOutcome, ErrorCategory, OWNER_LABEL, PoolPhase,
+};
 
 /// Why a deletion has not finished.
 #[derive(Debug, thiserror::Error)]
@@ -73,9 +76,20 @@ async fn unmark(ctx: &Context, pool: &NodePool) -> Result<(), CleanupError> {
         None => provider.find(&parent, &name).await?,
     };
     match found {
-        Some(found) if found.owner == pool.uid() => Ok(provider.unmark(&parent, &found).await?),
+        Some(found) if found.owner == pool.uid() => {
+            let unmarked = provider.unmark(&parent, &found).await;
+            wrote(ctx, &resolved, cloud, &parent, &name).await;
+            Ok(unmarked?)
+        }
         _ => Ok(()),
     }
+}
+
+/// Tells the shared list of the parent that the pool `name` was just written, so no reconcile
+/// (of a NodePool declaring it again) trusts what a list made before showed of it.
+async fn wrote(ctx: &Context, resolved: &Resolved, cloud: CloudKind, parent: &str, name: &str) {
+    let key = list_key(resolved, cloud, parent);
+    ctx.observations.wrote(&key, name, Instant::now()).await;
 }
 
 /// Finishes a deletion whose cloud pool is gone.
@@ -190,7 +204,9 @@ pub async fn cleanup(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
     }
     let mut status = status::deleting(&previous, None, pool.metadata.generation, &now());
     if found.phase != PoolPhase::Deleting {
-        match provider.delete(&parent, &found.id).await {
+        let deleted = provider.delete(&parent, &found.id).await;
+        wrote(ctx, &resolved, cloud, &parent, &name).await;
+        match deleted {
             Ok(DeleteOutcome::AlreadyGone) => return Ok(gone(ctx, pool).await),
             Err(e) if e.category() == ErrorCategory::NotFound => {
                 return Ok(gone(ctx, pool).await);

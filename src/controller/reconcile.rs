@@ -18,7 +18,7 @@ use super::accounts::AccountError;
 use super::apply::{Applied, apply};
 use super::cleanup::cleanup;
 use super::error::{Error, MalformedObject};
-use super::observe::{Target, changing, observe, rival_owner};
+use super::observe::{Target, changing, list_key, observe, rival_owner};
 use super::plan::{Action, Mode, plan};
 use super::report::{announce, clear_warning, now, warn_once, warn_once_about, write_status};
 use super::status::{self, Inputs, Observation, Outcome};
@@ -291,7 +291,7 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
     }
 
     // Observe, plan, apply.
-    let cache_key = format!("{}/{}/{}", resolved.key, cloud.as_str(), validated.parent);
+    let cache_key = list_key(&resolved, cloud, &validated.parent);
     let target = Target {
         pool,
         validated: &validated,

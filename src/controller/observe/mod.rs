@@ -62,6 +62,11 @@ pub struct Observed {
     pub drift: Vec<String>,
 }
 
+/// The key of the shared list of `parent` as seen through the account `resolved`.
+pub fn list_key(resolved: &Resolved, cloud: CloudKind, parent: &str) -> String {
+    format!("{}/{}/{}", resolved.key, cloud.as_str(), parent)
+}
+
 /// Phases in which the cloud is working on the pool, so it is read directly, not from a list.
 pub fn changing(phase: Option<&str>) -> bool {
     matches!(phase, Some("Pending" | "Creating" | "Scaling" | "Deleting"))
