@@ -8,6 +8,8 @@ mod support;
 
 use std::time::Duration;
 
+use kube::Api;
+use nodepool_operator::api::NodePool;
 use nodepool_operator::controller::{self, Config};
 use nodepool_operator::provider::retry::RetryPolicy;
 use nodepool_sim::{RunningSim, SimConfig};
@@ -81,7 +83,8 @@ async fn kubectl_applies_the_samples_and_shows_pools_ready() {
     assert!(ok, "kubectl wait: {out}{err}");
     assert_eq!(out.matches("condition met").count(), 3, "{out}");
 
-    // The printer columns: provider, phase, desired, current, ready, and Age as a duration.
+    // The printer columns: provider, phase, desired, current, ready, synced, and Age as a
+    // duration.
     let (ok, table, err) = cluster.kubectl(&["get", "np", "-n", &ns]).await;
     assert!(ok, "{err}");
     let mut lines = table.lines();
@@ -89,18 +92,43 @@ async fn kubectl_applies_the_samples_and_shows_pools_ready() {
     assert_eq!(
         header,
         [
-            "NAME", "PROVIDER", "PHASE", "DESIRED", "CURRENT", "READY", "AGE"
+            "NAME", "PROVIDER", "PHASE", "DESIRED", "CURRENT", "READY", "SYNCED", "AGE"
         ],
         "{table}"
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split_whitespace().collect()).collect();
     assert_eq!(rows.len(), 3, "{table}");
     let cce = rows.iter().find(|r| r[0] == "cce-workers").unwrap();
-    assert_eq!(&cce[1..6], ["cce", "Ready", "2", "2", "True"], "{table}");
-    let age = cce[6];
+    assert_eq!(
+        &cce[1..7],
+        ["cce", "Ready", "2", "2", "True", "True"],
+        "{table}"
+    );
+    let age = cce[7];
     assert!(
         age.ends_with('s') || age.ends_with('m'),
         "Age is a duration like 12s: {table}"
+    );
+
+    // -o wide adds the cloud's pool id and state word, and the Synced message.
+    let (ok, wide, err) = cluster
+        .kubectl(&["get", "np", "-n", &ns, "-o", "wide"])
+        .await;
+    assert!(ok, "{err}");
+    let header = wide.lines().next().unwrap();
+    assert!(header.contains("POOL ID"), "{wide}");
+    assert!(header.contains("CLOUD STATE"), "{wide}");
+    assert!(header.ends_with("MESSAGE"), "{wide}");
+    let pools: Api<NodePool> = Api::namespaced(cluster.admin.clone(), &ns);
+    let status = pools.get("cce-workers").await.unwrap().status.unwrap();
+    let row = wide
+        .lines()
+        .find(|l| l.starts_with("cce-workers "))
+        .unwrap();
+    assert!(row.contains(status.pool_id.as_deref().unwrap()), "{wide}");
+    assert!(
+        row.contains(status.cloud_state.as_deref().unwrap()),
+        "{wide}"
     );
 
     // describe lists the events the operator published (Ready follows the status write).

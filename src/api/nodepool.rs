@@ -48,9 +48,32 @@ pub enum DeletionPolicy {
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
     printcolumn(
+        name = "Synced",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Synced\")].status"
+    ),
+    printcolumn(
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
+    ),
+    printcolumn(
+        name = "Pool ID",
+        type_ = "string",
+        json_path = ".status.poolId",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Cloud State",
+        type_ = "string",
+        json_path = ".status.cloudState",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Message",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Synced\")].message",
+        priority = 1
     )
 )]
 #[x_kube(
