@@ -118,16 +118,59 @@ async fn apply_scale_change_and_delete_on_every_cloud() {
     }
 }
 
+/// An operator behind a proxy, with the account of `which` applied.
+async fn setup_with_proxy(which: Which) -> Env {
+    let mut env = Env::fast().await;
+    env.apply_all(sample(which.account(), &env.sim)).await;
+    env.with_proxy().await;
+    env.start_operator(Duration::from_secs(300));
+    env
+}
+
+/// Applies the sample NodePool of `which` again while every status write fails until three
+/// have (the first status, at most two tries, and at least one reconcile's): the NodePool
+/// reconciles with no status at all, so it has only the cloud to go by.
+async fn declare_again_while_status_writes_fail(env: &Env, which: Which) {
+    let proxy = env.proxy.as_ref().unwrap();
+    proxy.fail(FailRule {
+        method: Some("PATCH".into()),
+        resource: Some("nodepools".into()),
+        subresource: Some("status".into()),
+        status: 500,
+        count: 1000,
+        ..FailRule::default()
+    });
+    env.apply_all(sample(which.sample(), &env.sim)).await;
+    let status_path = format!("/{}/status", name_of(which));
+    wait_for("three failed status writes", DEADLINE, || async {
+        let failed = proxy
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PATCH" && r.path.ends_with(&status_path))
+            .filter(|r| r.status == 500)
+            .count();
+        (failed >= 3).then_some(())
+    })
+    .await;
+    proxy.clear();
+}
+
+fn successful_creates(env: &Env, which: Which) -> usize {
+    env.sim
+        .requests()
+        .iter()
+        .filter(|r| r.operation == which.create_operation())
+        .filter(|r| r.status == Some(200) || r.status == Some(201))
+        .count()
+}
+
 /// Orphaning removes the operator's mark from the cloud pool; declaring the NodePool again
-/// adopts that pool at once, also when the new NodePool's first status writes fail (so it
-/// reconciles with no status at all, and must not trust a list made before the mark went).
+/// adopts that pool at once, even when its first status writes fail (it must not trust a list
+/// made before the mark went).
 #[tokio::test]
 async fn orphan_policy_leaves_the_cloud_pool_and_adoption_takes_it_back() {
     for which in ALL {
-        let mut env = Env::fast().await;
-        env.apply_all(sample(which.account(), &env.sim)).await;
-        env.with_proxy().await;
-        env.start_operator(Duration::from_secs(300));
+        let env = setup_with_proxy(which).await;
         let name = name_of(which);
         let mut manifests = sample(which.sample(), &env.sim);
         manifests[0]["spec"]["deletionPolicy"] = json!("Orphan");
@@ -147,29 +190,7 @@ async fn orphan_policy_leaves_the_cloud_pool_and_adoption_takes_it_back() {
         );
 
         // Declaring it again adopts the existing pool instead of creating another.
-        let proxy = env.proxy.as_ref().unwrap();
-        proxy.fail(FailRule {
-            method: Some("PATCH".into()),
-            resource: Some("nodepools".into()),
-            subresource: Some("status".into()),
-            status: 500,
-            count: 1000,
-            ..FailRule::default()
-        });
-        env.apply_all(sample(which.sample(), &env.sim)).await;
-        // The first status (at most two tries) and at least one reconcile's write fail.
-        let status_path = format!("/{name}/status");
-        wait_for("three failed status writes", DEADLINE, || async {
-            let failed = proxy
-                .requests()
-                .iter()
-                .filter(|r| r.method == "PATCH" && r.path.ends_with(&status_path))
-                .filter(|r| r.status == 500)
-                .count();
-            (failed >= 3).then_some(())
-        })
-        .await;
-        proxy.clear();
+        declare_again_while_status_writes_fail(&env, which).await;
         let adopted = env
             .wait_ready(name, 2)
             .await
@@ -179,16 +200,47 @@ async fn orphan_policy_leaves_the_cloud_pool_and_adoption_takes_it_back() {
             .unwrap();
         assert_eq!(adopted, first, "{which:?}");
         assert_eq!(env.sim_pools(which.cloud()).len(), 1);
-        let creates = env
-            .sim
-            .requests()
-            .iter()
-            .filter(|r| {
-                r.operation == which.create_operation() && r.status == Some(200)
-                    || r.operation == which.create_operation() && r.status == Some(201)
-            })
-            .count();
-        assert_eq!(creates, 1, "{which:?}: one create in all");
+        assert_eq!(
+            successful_creates(&env, which),
+            1,
+            "{which:?}: one create in all"
+        );
+    }
+}
+
+/// A NodePool declared again once its deleted pool is gone gets a new pool at once, even when
+/// its first status writes fail (it must not take a list made before the deletion for the
+/// truth).
+#[tokio::test]
+async fn a_nodepool_declared_again_after_its_deletion_creates_a_new_pool_at_once() {
+    for which in ALL {
+        let env = setup_with_proxy(which).await;
+        let name = name_of(which);
+        env.apply_all(sample(which.sample(), &env.sim)).await;
+        let first = env
+            .wait_ready(name, 2)
+            .await
+            .status
+            .unwrap()
+            .pool_id
+            .unwrap();
+        env.delete_and_wait_gone(name).await;
+        assert!(env.sim_pools(which.cloud()).is_empty(), "{which:?}");
+
+        declare_again_while_status_writes_fail(&env, which).await;
+        let second = env
+            .wait_ready(name, 2)
+            .await
+            .status
+            .unwrap()
+            .pool_id
+            .unwrap();
+        assert_eq!(env.sim_pools(which.cloud()).len(), 1, "{which:?}");
+        assert_eq!(successful_creates(&env, which), 2, "{which:?}");
+        // ModelArts names pools by their name, so only the other clouds show a new id.
+        if which != Which::ModelArts {
+            assert_ne!(second, first, "{which:?}: a new cloud pool");
+        }
     }
 }
 

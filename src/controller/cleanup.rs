@@ -12,7 +12,7 @@ use super::Context;
 use super::account_health::Fact;
 use super::accounts::{AccountError, Resolved};
 use super::error::{Error, cloud_category};
-use super::observe::{list_key, rival_owner};
+use super::observe::{list_key, read, rival_owner};
 use super::report::{announce, now, warn_once, write_status};
 use super::status;
 use super::validate;
@@ -72,7 +72,16 @@ async fn unmark(ctx: &Context, pool: &NodePool) -> Result<(), CleanupError> {
         .await?;
     let provider = resolved.provider.as_ref();
     let found = match pool.status.as_ref().and_then(|s| s.pool_id.as_deref()) {
-        Some(id) => provider.get(&parent, id).await?,
+        Some(id) => {
+            read(
+                ctx,
+                &resolved,
+                &list_key(&resolved, cloud, &parent),
+                &parent,
+                id,
+            )
+            .await?
+        }
         None => provider.find(&parent, &name).await?,
     };
     match found {
@@ -183,7 +192,18 @@ pub async fn cleanup(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
     };
     let provider = resolved.provider.as_ref();
     let found = match &previous.pool_id {
-        Some(id) => provider.get(&parent, id).await,
+        // What it sees goes into the parent's shared list: a NodePool declaring the pool again
+        // must not take a list made before the deletion for the truth.
+        Some(id) => {
+            read(
+                ctx,
+                &resolved,
+                &list_key(&resolved, cloud, &parent),
+                &parent,
+                id,
+            )
+            .await
+        }
         None => provider.find(&parent, &name).await,
     };
     let found = match found {
