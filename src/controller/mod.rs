@@ -204,12 +204,22 @@ type ReconcileResult = Result<
 struct FailureLog {
     /// `(namespace, name)` -> the last error logged.
     last: HashMap<(Option<String>, String), String>,
-    /// NodePools whose last reconcile met a stale cached copy: once is expected, twice in a
-    /// row is logged as a failure.
-    stale: std::collections::HashSet<(Option<String>, String)>,
+    /// NodePools whose last reconciles met a stale cached copy, with how many in a row.
+    stale: HashMap<(Option<String>, String), u32>,
 }
 
+/// Reconciles in a row that may meet a stale cached copy before it is logged as a failure: on
+/// a busy machine the watch can lag behind the API by more than one error backoff.
+const STALE_TOLERATED: u32 = 5;
+
 impl FailureLog {
+    /// Counts one more stale copy met by `key`: whether that is still within what is expected.
+    fn tolerates_stale(&mut self, key: (Option<String>, String)) -> bool {
+        let streak = self.stale.entry(key).or_default();
+        *streak += 1;
+        *streak <= STALE_TOLERATED
+    }
+
     fn note(&mut self, result: ReconcileResult) {
         match result {
             Ok((object, _)) => {
@@ -227,9 +237,7 @@ impl FailureLog {
                 if error.is_deletion_pending() || error.is_shutting_down() => {}
             Err(ControllerError::ReconcilerFailed(error, object))
                 if error.is_stale_copy()
-                    && self
-                        .stale
-                        .insert((object.namespace.clone(), object.name.clone())) =>
+                    && self.tolerates_stale((object.namespace.clone(), object.name.clone())) =>
             {
                 tracing::debug!(name = %object.name, error = %error, "the cached NodePool was stale; reconciles again");
             }
@@ -534,4 +542,25 @@ async fn control(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_few_stale_copies_in_a_row_are_expected_and_a_success_starts_the_count_again() {
+        let mut log = FailureLog::default();
+        let key = (Some("ns".to_owned()), "pool".to_owned());
+        for _ in 0..STALE_TOLERATED {
+            assert!(log.tolerates_stale(key.clone()));
+        }
+        assert!(!log.tolerates_stale(key.clone()), "one more is a failure");
+        let object = ObjectRef::<Watched>::new("pool").within("ns");
+        log.note(Ok((
+            object,
+            kube::runtime::controller::Action::await_change(),
+        )));
+        assert!(log.tolerates_stale(key), "counted afresh after a success");
+    }
 }
