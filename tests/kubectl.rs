@@ -126,9 +126,44 @@ async fn kubectl_applies_the_samples_and_shows_pools_ready() {
         .find(|l| l.starts_with("cce-workers "))
         .unwrap();
     assert!(row.contains(status.pool_id.as_deref().unwrap()), "{wide}");
+    // The state word of a pool whose cloud reports one (CCE's Ready pool has none).
+    let stated: Vec<(String, String)> = pools
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|p| {
+            let state = p.status?.cloud_state.filter(|s| !s.is_empty())?;
+            Some((p.metadata.name?, state))
+        })
+        .collect();
+    assert!(!stated.is_empty(), "{wide}");
+    for (name, state) in &stated {
+        let row = wide
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap();
+        assert!(row.contains(state.as_str()), "{wide}");
+    }
+
+    // Conditions are a list keyed by type: the server refuses two of one type.
+    let condition = serde_json::json!({
+        "type": "Ready", "status": "True", "reason": "PoolReady", "message": "",
+        "lastTransitionTime": "2026-01-01T00:00:00Z"
+    });
+    let twice = serde_json::json!({"status": {"conditions": [condition, condition]}});
+    let refused = pools
+        .patch_status(
+            "cce-workers",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&twice),
+        )
+        .await
+        .unwrap_err();
     assert!(
-        row.contains(status.cloud_state.as_deref().unwrap()),
-        "{wide}"
+        matches!(&refused, kube::Error::Api(s) if s.code == 422 && s.message.contains("Duplicate value")),
+        "{refused}"
     );
 
     // describe lists the events the operator published (Ready follows the status write).
