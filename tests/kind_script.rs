@@ -63,6 +63,14 @@ fn run(stand_ins: &tempfile::TempDir) -> (Option<i32>, Vec<String>) {
     )
 }
 
+fn assert_deleted_last(calls: &[String]) {
+    assert_eq!(
+        calls.last().map(String::as_str),
+        Some("kind delete cluster --name nodepool-e2e"),
+        "{calls:#?}"
+    );
+}
+
 #[test]
 fn every_kubectl_call_names_the_clusters_own_context_and_the_cluster_is_deleted() {
     let tools = stand_ins("", 0);
@@ -77,11 +85,7 @@ fn every_kubectl_call_names_the_clusters_own_context_and_the_cluster_is_deleted(
         );
     }
     assert!(calls.contains(&"kind create cluster --name nodepool-e2e --wait 120s".to_owned()));
-    assert_eq!(
-        calls.last().map(String::as_str),
-        Some("kind delete cluster --name nodepool-e2e"),
-        "{calls:#?}"
-    );
+    assert_deleted_last(&calls);
 }
 
 #[test]
@@ -89,11 +93,7 @@ fn a_failed_step_still_deletes_the_cluster_and_fails_the_script() {
     let tools = stand_ins("", 1);
     let (code, calls) = run(&tools);
     assert_eq!(code, Some(1), "{calls:#?}");
-    assert_eq!(
-        calls.last().map(String::as_str),
-        Some("kind delete cluster --name nodepool-e2e"),
-        "{calls:#?}"
-    );
+    assert_deleted_last(&calls);
 }
 
 #[test]

@@ -155,6 +155,16 @@ async fn declare_again_while_status_writes_fail(env: &Env, which: Which) {
     proxy.clear();
 }
 
+/// The cloud pool id of the NodePool `name` once it is Ready with 2 nodes.
+async fn ready_pool_id(env: &Env, name: &str) -> String {
+    env.wait_ready(name, 2)
+        .await
+        .status
+        .unwrap()
+        .pool_id
+        .unwrap()
+}
+
 fn successful_creates(env: &Env, which: Which) -> usize {
     env.sim
         .requests()
@@ -175,13 +185,7 @@ async fn orphan_policy_leaves_the_cloud_pool_and_adoption_takes_it_back() {
         let mut manifests = sample(which.sample(), &env.sim);
         manifests[0]["spec"]["deletionPolicy"] = json!("Orphan");
         env.apply_all(manifests).await;
-        let first = env
-            .wait_ready(name, 2)
-            .await
-            .status
-            .unwrap()
-            .pool_id
-            .unwrap();
+        let first = ready_pool_id(&env, name).await;
         env.delete_and_wait_gone(name).await;
         assert_eq!(
             env.sim_pools(which.cloud()).len(),
@@ -191,13 +195,7 @@ async fn orphan_policy_leaves_the_cloud_pool_and_adoption_takes_it_back() {
 
         // Declaring it again adopts the existing pool instead of creating another.
         declare_again_while_status_writes_fail(&env, which).await;
-        let adopted = env
-            .wait_ready(name, 2)
-            .await
-            .status
-            .unwrap()
-            .pool_id
-            .unwrap();
+        let adopted = ready_pool_id(&env, name).await;
         assert_eq!(adopted, first, "{which:?}");
         assert_eq!(env.sim_pools(which.cloud()).len(), 1);
         assert_eq!(
@@ -217,24 +215,12 @@ async fn a_nodepool_declared_again_after_its_deletion_creates_a_new_pool_at_once
         let env = setup_with_proxy(which).await;
         let name = name_of(which);
         env.apply_all(sample(which.sample(), &env.sim)).await;
-        let first = env
-            .wait_ready(name, 2)
-            .await
-            .status
-            .unwrap()
-            .pool_id
-            .unwrap();
+        let first = ready_pool_id(&env, name).await;
         env.delete_and_wait_gone(name).await;
         assert!(env.sim_pools(which.cloud()).is_empty(), "{which:?}");
 
         declare_again_while_status_writes_fail(&env, which).await;
-        let second = env
-            .wait_ready(name, 2)
-            .await
-            .status
-            .unwrap()
-            .pool_id
-            .unwrap();
+        let second = ready_pool_id(&env, name).await;
         assert_eq!(env.sim_pools(which.cloud()).len(), 1, "{which:?}");
         assert_eq!(successful_creates(&env, which), 2, "{which:?}");
         // ModelArts names pools by their name, so only the other clouds show a new id.

@@ -18,7 +18,7 @@ use super::status;
 use super::validate;
 use crate::api::{DeletionPolicy, FORCE_ORPHAN_ANNOTATION, NodePool};
 use crate::provider::{
-    CloudError, CloudKind, DeleteOutcome, ErrorCategory, OWNER_LABEL, PoolPhase,
+    CloudError, CloudKind, DeleteOutcome, ErrorCategory, OWNER_LABEL, ObservedPool, PoolPhase,
 };
 
 /// Why a deletion has not finished.
@@ -71,20 +71,7 @@ async fn unmark(ctx: &Context, pool: &NodePool) -> Result<(), CleanupError> {
         .resolve(&namespace, &pool.spec.account_ref.name, cloud)
         .await?;
     let provider = resolved.provider.as_ref();
-    let found = match pool.status.as_ref().and_then(|s| s.pool_id.as_deref()) {
-        Some(id) => {
-            read(
-                ctx,
-                &resolved,
-                &list_key(&resolved, cloud, &parent),
-                &parent,
-                id,
-            )
-            .await?
-        }
-        None => provider.find(&parent, &name).await?,
-    };
-    match found {
+    match look_up(ctx, pool, &resolved, cloud, &parent, &name).await? {
         Some(found) if found.owner == pool.uid() => {
             let unmarked = provider.unmark(&parent, &found).await;
             wrote(ctx, &resolved, cloud, &parent, &name).await;
@@ -94,8 +81,34 @@ async fn unmark(ctx: &Context, pool: &NodePool) -> Result<(), CleanupError> {
     }
 }
 
-/// Tells the shared list of the parent that the pool `name` was just written, so no reconcile
-/// (of a NodePool declaring it again) trusts what a list made before showed of it.
+/// The NodePool's cloud pool as the cloud shows it now: by its recorded id, with what the read
+/// sees (also "gone") put into the parent's shared list, so a NodePool declaring the pool again
+/// never takes a list made before this cleanup for the truth; else by name.
+async fn look_up(
+    ctx: &Context,
+    pool: &NodePool,
+    resolved: &Resolved,
+    cloud: CloudKind,
+    parent: &str,
+    name: &str,
+) -> Result<Option<ObservedPool>, CloudError> {
+    match pool.status.as_ref().and_then(|s| s.pool_id.as_deref()) {
+        Some(id) => {
+            read(
+                ctx,
+                resolved,
+                &list_key(resolved, cloud, parent),
+                parent,
+                id,
+            )
+            .await
+        }
+        None => resolved.provider.find(parent, name).await,
+    }
+}
+
+/// Tells the shared list of the parent that the pool `name` was just written (its mark removed),
+/// so no reconcile of a NodePool declaring it again trusts what a list made before showed.
 async fn wrote(ctx: &Context, resolved: &Resolved, cloud: CloudKind, parent: &str, name: &str) {
     let key = list_key(resolved, cloud, parent);
     ctx.observations.wrote(&key, name, Instant::now()).await;
@@ -191,22 +204,7 @@ pub async fn cleanup(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
         Err(error) => return Err(blocked(ctx, &api, pool, error).await),
     };
     let provider = resolved.provider.as_ref();
-    let found = match &previous.pool_id {
-        // What it sees goes into the parent's shared list: a NodePool declaring the pool again
-        // must not take a list made before the deletion for the truth.
-        Some(id) => {
-            read(
-                ctx,
-                &resolved,
-                &list_key(&resolved, cloud, &parent),
-                &parent,
-                id,
-            )
-            .await
-        }
-        None => provider.find(&parent, &name).await,
-    };
-    let found = match found {
+    let found = match look_up(ctx, pool, &resolved, cloud, &parent, &name).await {
         Ok(Some(found)) => found,
         Ok(None) => return Ok(gone(ctx, pool).await),
         // The cluster or resource pool is gone, and its pools with it.
@@ -224,9 +222,7 @@ pub async fn cleanup(pool: &NodePool, ctx: &Context) -> Result<Requeue, Error> {
     }
     let mut status = status::deleting(&previous, None, pool.metadata.generation, &now());
     if found.phase != PoolPhase::Deleting {
-        let deleted = provider.delete(&parent, &found.id).await;
-        wrote(ctx, &resolved, cloud, &parent, &name).await;
-        match deleted {
+        match provider.delete(&parent, &found.id).await {
             Ok(DeleteOutcome::AlreadyGone) => return Ok(gone(ctx, pool).await),
             Err(e) if e.category() == ErrorCategory::NotFound => {
                 return Ok(gone(ctx, pool).await);
