@@ -326,3 +326,156 @@ fn the_servicemonitor_component_scrapes_the_metrics_service_of_deploy() {
     );
     assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
 }
+
+/// One property of a published schema: its path and description.
+struct Described {
+    path: String,
+    description: String,
+}
+
+/// Every property under `schema`, recursively, through objects, array items and map values
+/// (a `$ref`, such as `metadata`'s, is not followed: the API server describes that type).
+fn properties(schema: &serde_json::Value, path: &str, out: &mut Vec<Described>) {
+    if let Some(fields) = schema["properties"].as_object() {
+        for (name, property) in fields {
+            let path = format!("{path}.{name}");
+            out.push(Described {
+                path: path.clone(),
+                description: property["description"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+            });
+            properties(property, &path, out);
+        }
+    }
+    if schema["items"].is_object() {
+        properties(&schema["items"], &format!("{path}[]"), out);
+    }
+    if schema["additionalProperties"].is_object() {
+        properties(&schema["additionalProperties"], &format!("{path}{{}}"), out);
+    }
+}
+
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn kubectl_explain_describes_every_field() {
+    let cluster = Cluster::shared().await;
+    // The published schemas of both kinds (the API server publishes a CRD's schema shortly
+    // after it is established).
+    let schemas = support::wait_for(
+        "the nodepool.io/v1alpha1 OpenAPI v3 schemas",
+        Duration::from_secs(60),
+        || async {
+            let (ok, raw, _) = cluster
+                .kubectl(&["get", "--raw", "/openapi/v3/apis/nodepool.io/v1alpha1"])
+                .await;
+            let document: serde_json::Value = if ok {
+                serde_json::from_str(&raw).unwrap_or_default()
+            } else {
+                serde_json::Value::Null
+            };
+            let of_kind = |kind: &str| {
+                document["components"]["schemas"]
+                    .as_object()?
+                    .values()
+                    .find(|s| {
+                        s["x-kubernetes-group-version-kind"]
+                            .as_array()
+                            .is_some_and(|g| g.iter().any(|g| g["kind"] == kind))
+                    })
+                    .cloned()
+            };
+            let found = of_kind("NodePool").zip(of_kind("CloudAccount"));
+            if found.is_none() {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            found
+        },
+    )
+    .await;
+
+    let mut missing = Vec::new();
+    let mut counts = Vec::new();
+    for (kind, schema) in [("NodePool", &schemas.0), ("CloudAccount", &schemas.1)] {
+        let root = schema["description"].as_str().unwrap_or_default();
+        assert!(
+            !root.trim().is_empty() && !root.contains("Auto-generated"),
+            "{kind}'s own description: {root:?}"
+        );
+        let mut described = Vec::new();
+        properties(schema, kind, &mut described);
+        for part in ["spec", "status"] {
+            let prefix = format!("{kind}.{part}");
+            let n = described
+                .iter()
+                .filter(|d| d.path == prefix || d.path.starts_with(&format!("{prefix}.")))
+                .count();
+            counts.push(format!("{prefix}: {n}"));
+        }
+        counts.push(format!("{kind}: {} in all", described.len()));
+        missing.extend(
+            described
+                .iter()
+                .filter(|d| d.description.is_empty())
+                .map(|d| d.path.clone()),
+        );
+        if kind == "NodePool" {
+            // What a user sees for one field: its description, as published.
+            let flavor = described
+                .iter()
+                .find(|d| d.path == "NodePool.spec.cce.nodeTemplate.flavor")
+                .expect("NodePool.spec.cce.nodeTemplate.flavor is published");
+            let (ok, out, err) = cluster
+                .kubectl(&["explain", "nodepool.spec.cce.nodeTemplate.flavor"])
+                .await;
+            assert!(ok, "{err}");
+            let shown = words(&out);
+            assert!(
+                shown.contains("CCE `spec.nodeTemplate.flavor`")
+                    && shown.contains(&words(&flavor.description)),
+                "kubectl explain shows the description {:?}:\n{out}",
+                flavor.description
+            );
+        }
+    }
+    eprintln!(
+        "kubectl explain: checked the descriptions of {}",
+        counts.join(", ")
+    );
+    assert!(
+        missing.is_empty(),
+        "{} published field(s) without a description:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
+
+    // The root description, and `--recursive` lists every field by name (it shows no
+    // descriptions: those are checked above).
+    let (ok, out, err) = cluster.kubectl(&["explain", "nodepool"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        !out.contains("Auto-generated") && words(&out).contains("A cloud node pool"),
+        "{out}"
+    );
+    for (resource, expected) in [
+        (
+            "nodepool.spec",
+            ["accountRef", "nodeTemplate", "flavor", "scalingGroup"],
+        ),
+        (
+            "nodepool.status",
+            ["phase", "currentNode", "conditions", "lastTransitionTime"],
+        ),
+    ] {
+        let (ok, out, err) = cluster.kubectl(&["explain", resource, "--recursive"]).await;
+        assert!(ok, "kubectl explain {resource} --recursive: {err}");
+        for field in expected {
+            assert!(out.contains(field), "{field} in {resource}:\n{out}");
+        }
+    }
+}

@@ -3,17 +3,23 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// A kstatus-compatible condition; its `lastTransitionTime` moves only when its `status` does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
+    /// The condition's type, e.g. `Ready` or `Synced`; one condition per type.
     #[serde(rename = "type")]
     pub type_: String,
     /// `True`, `False` or `Unknown`.
     pub status: String,
+    /// One CamelCase word saying why, e.g. `PoolReady`, `InvalidSpec`, `CredentialsWork`, `CloudThrottled`.
     pub reason: String,
+    /// What happened, in words; the cloud's error code and message when a cloud call failed.
     #[serde(default)]
     pub message: String,
+    /// When `status` last changed (RFC 3339, to the second).
     pub last_transition_time: String,
+    /// The `metadata.generation` the condition was set for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 }

@@ -12,9 +12,10 @@ use serde_json::Value;
 
 use super::Condition;
 
+/// The CloudAccount whose region, credentials and endpoints reach the pool's cloud.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AccountRef {
-    /// A CloudAccount in the NodePool's namespace.
+    /// Name of a CloudAccount in the NodePool's namespace.
     pub name: String,
 }
 
@@ -28,6 +29,7 @@ pub enum DeletionPolicy {
     Orphan,
 }
 
+/// The node pool to converge to: the account, lifecycle switches and exactly one of `cce`, `modelarts`, `ens`, written with the cloud's own field names.
 // kube-derive repeats `printcolumn(...)` by design.
 #[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
@@ -38,6 +40,7 @@ pub enum DeletionPolicy {
     namespaced,
     status = "NodePoolStatus",
     shortname = "np",
+    doc = "A cloud node pool (Huawei Cloud CCE or ModelArts, Alibaba Cloud ENS) that the operator creates, scales and deletes through the cloud's API, reporting the cloud's view in status.",
     printcolumn(name = "Provider", type_ = "string", json_path = ".status.provider"),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
     printcolumn(name = "Desired", type_ = "integer", json_path = ".status.desiredNode"),
@@ -86,10 +89,12 @@ pub enum DeletionPolicy {
 )]
 #[serde(rename_all = "camelCase")]
 pub struct NodePoolSpec {
+    /// The CloudAccount (in this namespace) whose credentials and endpoints reach the cloud.
     pub account_ref: AccountRef,
-    /// The cloud pool's name; defaults to `metadata.name`; immutable.
+    /// The cloud pool's name (CCE and ModelArts `metadata.name`, ENS `NodepoolInfo.Name`); defaults to `metadata.name`; immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool_name: Option<String>,
+    /// What deleting the NodePool does to the cloud pool: `Delete` (default) deletes it and waits until it is gone, `Orphan` leaves it as it is.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
     /// Stop every write to the cloud (status still reports what the cloud says).
@@ -98,14 +103,17 @@ pub struct NodePoolSpec {
     /// Adopt and report an existing pool; never create, change or delete it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub observe_only: bool,
-    /// Overrides the account's poll interval (seconds).
+    /// How often the settled pool is compared with the cloud, in seconds (1-86400); overrides the CloudAccount's `pollIntervalSeconds`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 86400), extend("format" = "int32"))]
     pub poll_interval_seconds: Option<u32>,
+    /// A Huawei CCE node pool: the `spec` of CCE's node-pool API and the cluster it belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cce: Option<CcePoolSpec>,
+    /// A Huawei ModelArts node pool: ModelArts' node-pool `spec` and the resource pool it belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modelarts: Option<ModelArtsPoolSpec>,
+    /// An Alibaba ENS node pool: the parameters of ENS `CreateClusterNodePool`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ens: Option<EnsPoolSpec>,
 }
@@ -118,22 +126,27 @@ pub struct NodePoolSpec {
 )]
 #[serde(rename_all = "camelCase")]
 pub struct CcePoolSpec {
+    /// The CCE cluster of the pool (`{cluster_id}` in CCE's node-pool API path); immutable.
     pub cluster_id: String,
-    /// `vm` (default), `ElasticBMS` or `pm`.
+    /// CCE `spec.type`: `vm` (default, ECS virtual machines), `ElasticBMS` (elastic bare-metal servers, CCE Turbo clusters) or `pm` (bare-metal servers).
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["vm", "ElasticBMS", "pm"]))]
     pub pool_type: Option<String>,
+    /// CCE `spec.nodeTemplate`: the settings every node of the pool is created with.
     pub node_template: CceNodeTemplate,
-    /// Node count (enforced unless autoscaling is enabled).
+    /// CCE `spec.initialNodeCount`: the pool's node count (0-1000, and no more than the cluster's node limit), enforced unless autoscaling is enabled.
     #[schemars(range(min = 0, max = 1000))]
     pub initial_node_count: i32,
+    /// CCE `spec.autoscaling`: the cloud's autoscaler; while it is enabled the node count is observed, never enforced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<CceAutoscaling>,
+    /// CCE `spec.nodeManagement` (`serverGroupReference`: the ECS group every node is created in), passed to CCE as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub node_management: Option<Value>,
 }
 
+/// CCE `spec.nodeTemplate`: the settings of every node of the pool; `flavor` and `az` cannot change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[x_kube(
     cel,
@@ -143,43 +156,57 @@ pub struct CcePoolSpec {
 )]
 #[serde(rename_all = "camelCase")]
 pub struct CceNodeTemplate {
+    /// CCE `spec.nodeTemplate.flavor`: the nodes' ECS flavor (e.g. `s6.large.2`); cannot change.
     #[schemars(length(min = 1))]
     pub flavor: String,
+    /// CCE `spec.nodeTemplate.az`: the nodes' availability zone (e.g. `cn-north-4a`; `random` lets CCE choose per scale-out); cannot change.
     #[schemars(length(min = 1))]
     pub az: String,
+    /// CCE `spec.nodeTemplate.os`: the nodes' operating system (e.g. `EulerOS 2.9`); not needed when `extendParam` sets `alpha.cce/NodeImageID`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
+    /// CCE `spec.nodeTemplate.login`: how to log in to the nodes (a key pair).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<CceLogin>,
+    /// CCE `spec.nodeTemplate.rootVolume`: the nodes' system disk (40 to 1024 GiB).
     pub root_volume: CceVolume,
+    /// CCE `spec.nodeTemplate.dataVolumes`: the nodes' data disks (at most 16, each 100 to 32768 GiB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 16))]
     pub data_volumes: Option<Vec<CceVolume>>,
     #[serde(rename = "k8sTags", default, skip_serializing_if = "Option::is_none")]
-    /// At most 19: CCE allows 20 and the operator's ownership mark takes one.
+    /// CCE `spec.nodeTemplate.k8sTags`: Kubernetes labels of the nodes; at most 19 (CCE allows 20 and the operator's ownership mark takes one).
     #[schemars(extend("maxProperties" = 19))]
     pub k8s_tags: Option<BTreeMap<String, String>>,
+    /// CCE `spec.nodeTemplate.taints`: Kubernetes taints of the nodes (at most 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 20))]
     pub taints: Option<Vec<CceTaint>>,
+    /// CCE `spec.nodeTemplate.userTags`: cloud resource tags of the nodes' servers (at most 8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 8))]
     pub user_tags: Option<Vec<CceUserTag>>,
+    /// CCE `spec.nodeTemplate.extendParam`: extended node settings (`maxPods`, `alpha.cce/preInstall`, `alpha.cce/postInstall`, `alpha.cce/NodeImageID`, ...), passed to CCE as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub extend_param: Option<Value>,
+    /// CCE `spec.nodeTemplate.storage`: how the nodes' disks are initialised (`storageSelectors`, `storageGroups`), passed to CCE as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub storage: Option<Value>,
+    /// CCE `spec.nodeTemplate.runtime`: the nodes' container runtime (`name`; CCE's default is docker), passed to CCE as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub runtime: Option<Value>,
+    /// CCE `spec.nodeTemplate.nodeNicSpec`: the nodes' network interfaces (`primaryNic.subnetId`, `extNics`), passed to CCE as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub node_nic_spec: Option<Value>,
+    /// CCE `spec.nodeTemplate.publicIP`: EIPs for the nodes (`ids` of existing EIPs, or `count` and `eip` to create them), passed to CCE as written.
     #[serde(rename = "publicIP", default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub public_ip: Option<Value>,
+    /// CCE `spec.nodeTemplate.billingMode`: the nodes' billing mode (`0` in CCE's examples; CCE documents it as not supported yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billing_mode: Option<i32>,
 }
@@ -188,39 +215,51 @@ pub struct CceNodeTemplate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CceLogin {
+    /// CCE `spec.nodeTemplate.login.sshKey`: the name of the key pair that logs in to the nodes.
     pub ssh_key: String,
 }
 
+/// A CCE node disk (CCE `Volume`: the `rootVolume` or one of the `dataVolumes`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CceVolume {
+    /// CCE `volumetype`: the EVS disk type (e.g. `SATA`, `SAS`; ECS `root_volume.volumetype`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volumetype: Option<String>,
-    /// GiB.
+    /// CCE `size`: the disk size in GiB (CCE writes GB): 40 to 1024 for the root volume, 100 to 32768 for a data volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<i32>,
+    /// CCE volume `extendParam`: the disk's extension parameters (e.g. `useType: docker`; ECS `extendparam`), passed to CCE as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub extend_param: Option<Value>,
 }
 
+/// A Kubernetes taint CCE puts on every node of the pool (CCE `spec.nodeTemplate.taints[]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CceTaint {
+    /// CCE `taints[].key`: the taint's key.
     pub key: String,
+    /// CCE `taints[].value`: the taint's value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// CCE `taints[].effect`: `NoSchedule`, `PreferNoSchedule` or `NoExecute`.
     #[schemars(extend("enum" = ["NoSchedule", "PreferNoSchedule", "NoExecute"]))]
     pub effect: String,
 }
 
+/// A cloud resource tag (CCE `spec.nodeTemplate.userTags[]`, ModelArts `spec.resources.tags[]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 pub struct CceUserTag {
+    /// Tag key (CCE `userTags[].key`, ModelArts `tags[].key`); it may not start with `CCE-` or `__type_baremetal`.
     #[x_kube(validation = Rule::new("!self.startsWith('CCE-') && !self.startsWith('__type_baremetal')").message("user tag keys may not start with CCE- or __type_baremetal"))]
     pub key: String,
+    /// Tag value (CCE `userTags[].value`, ModelArts `tags[].value`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 
+/// CCE `spec.autoscaling`: the cloud autoscaler's settings for the pool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[x_kube(
     cel,
@@ -228,17 +267,22 @@ pub struct CceUserTag {
 )]
 #[serde(rename_all = "camelCase")]
 pub struct CceAutoscaling {
+    /// CCE `autoscaling.enable`: turns CCE autoscaling on; the node count is then observed, never enforced.
     #[serde(default)]
     pub enable: bool,
+    /// CCE `autoscaling.minNodeCount`: the fewest nodes a scale-down leaves (at least 0, at most `maxNodeCount`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub min_node_count: Option<i32>,
+    /// CCE `autoscaling.maxNodeCount`: the most nodes a scale-up reaches (at least `minNodeCount`, at most the cluster's node limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub max_node_count: Option<i32>,
+    /// CCE `autoscaling.scaleDownCooldownTime`: minutes during which nodes added by a scale-up are not scaled down (at least 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub scale_down_cooldown_time: Option<i32>,
+    /// CCE `autoscaling.priority`: the pool's weight; pools of higher weight are scaled up first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
 }
@@ -251,15 +295,17 @@ pub struct CceAutoscaling {
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ModelArtsPoolSpec {
-    /// The resource pool the node pool belongs to.
+    /// The resource pool the node pool belongs to (`{pool_name}` in ModelArts' node-pool API path); immutable. The node pool's own name is `spec.poolName`.
     #[schemars(length(min = 1))]
     pub pool_name: String,
-    /// `metadata.annotations` of the node pool (billing keys).
+    /// ModelArts `metadata.annotations` of the node pool: billing keys such as `os.modelarts/billing.mode`, `os.modelarts/period.num`, `os.modelarts/order.id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
+    /// ModelArts `spec.resources`: the pool's flavor, node count and node settings.
     pub resources: ModelArtsResources,
 }
 
+/// ModelArts `spec.resources` (`PoolResource`): the flavor, node count and node settings of the pool; `flavor` cannot change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[x_kube(
     cel,
@@ -268,27 +314,37 @@ pub struct ModelArtsPoolSpec {
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ModelArtsResources {
+    /// ModelArts `spec.resources.flavor`: the nodes' resource flavor (e.g. `modelarts.vm.gpu.t4u8`); cannot change.
     #[schemars(length(min = 1))]
     pub flavor: String,
+    /// ModelArts `spec.resources.count`: the committed node count (at least 0).
     #[schemars(range(min = 0))]
     pub count: i32,
+    /// ModelArts `spec.resources.maxCount`: the elastic node count; equal to `count` in a physical pool, at least `count` in a logical pool.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_count: Option<i32>,
+    /// ModelArts `spec.resources.azs`: how the nodes spread over availability zones (`[{az, count}]`), passed to ModelArts as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "preserve_list")]
     pub azs: Option<Vec<Value>>,
+    /// ModelArts `spec.resources.taints`: Kubernetes taints of the nodes (not allowed in a non-privileged pool).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taints: Option<Vec<ModelArtsTaint>>,
+    /// ModelArts `spec.resources.labels`: Kubernetes labels of the nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
+    /// ModelArts `spec.resources.tags`: cloud resource tags of the nodes (not allowed in a non-privileged pool).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<CceUserTag>>,
+    /// ModelArts `spec.resources.network`: the nodes' `vpc`, `subnet` and `securityGroups` ids (not allowed in a non-privileged pool), passed to ModelArts as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub network: Option<Value>,
+    /// ModelArts `spec.resources.extendParams`: custom settings (e.g. `dockerBaseSize`, the container engine space per node, 0 for no limit), passed to ModelArts as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub extend_params: Option<Value>,
+    /// ModelArts `spec.resources.os`: the nodes' OS image (`name`, `imageId`, `imageType`), passed to ModelArts as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub os: Option<Value>,
@@ -298,11 +354,15 @@ fn preserve_list(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({"type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}})
 }
 
+/// A Kubernetes taint ModelArts puts on every node of the pool (ModelArts `spec.resources.taints[]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ModelArtsTaint {
+    /// ModelArts `taints[].key`: the taint's key.
     pub key: String,
+    /// ModelArts `taints[].value`: the taint's value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// ModelArts `taints[].effect`: the taint's effect (`NoSchedule`, `PreferNoSchedule` or `NoExecute`).
     pub effect: String,
 }
 
@@ -314,13 +374,17 @@ pub struct ModelArtsTaint {
 )]
 #[serde(rename_all = "camelCase")]
 pub struct EnsPoolSpec {
+    /// ENS `ClusterId`: the edge cluster of the pool (e.g. `eck-xxxxxxxx`); immutable.
     #[schemars(length(min = 1))]
     pub cluster_id: String,
+    /// ENS `ScalingGroup`: image, instance types, network, size and disks of the pool's instances.
     pub scaling_group: EnsScalingGroup,
+    /// ENS `KubernetesConfig`: scripts each instance runs around joining the cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes_config: Option<EnsKubernetesConfig>,
 }
 
+/// ENS `ScalingGroup`: the instances of the pool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[x_kube(
     cel,
@@ -329,48 +393,58 @@ pub struct EnsPoolSpec {
 )]
 #[serde(rename_all = "camelCase")]
 pub struct EnsScalingGroup {
+    /// ENS `ScalingGroup.ImageId`: the instances' image (e.g. `m-6734fzvcwcv2o8jj201cpa7ox`).
     #[schemars(length(min = 1))]
     pub image_id: String,
+    /// ENS `ScalingGroup.InstanceTypes`: the instance types of the nodes (e.g. `ens.sn1.small`); at least one.
     #[schemars(length(min = 1))]
     pub instance_types: Vec<String>,
+    /// ENS `ScalingGroup.VswitchIds`: the instances' vSwitches, in the cluster's ENS region; at least one.
     #[schemars(length(min = 1))]
     pub vswitch_ids: Vec<String>,
-    /// Node count.
+    /// ENS `ScalingGroup.DesiredSize`: the node count (0-1000); more nodes are added with ENS `ScaleClusterNodePool`, fewer by removing chosen nodes.
     #[schemars(range(min = 0, max = 1000))]
     pub desired_size: i32,
+    /// ENS `ScalingGroup.InstanceChargeType`: `PostPaid` (pay as you go) or `PrePaid` (subscription).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["PostPaid", "PrePaid"]))]
     pub instance_charge_type: Option<String>,
-    /// Key-pair login (passwords do not belong in a manifest).
+    /// ENS `ScalingGroup.KeyPairName`: the key pair that logs in to the instances (passwords do not belong in a manifest).
     #[schemars(length(min = 1))]
     pub key_pair_name: String,
+    /// ENS `ScalingGroup.SystemDiskCategory`: `local_ssd`, `local_hdd`, `cloud_efficiency` or `cloud_ssd`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["local_ssd", "local_hdd", "cloud_efficiency", "cloud_ssd"]))]
     pub system_disk_category: Option<String>,
+    /// ENS `ScalingGroup.SystemDiskSize`: the system disk in GB, at least 20 and a multiple of 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_disk_size: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// At most 16 (an ENS instance's data-disk limit; it also bounds the CEL rule's cost).
+    /// ENS `ScalingGroup.DataDisks`: the instances' data disks; at most 16 (an ENS instance's data-disk limit; it also bounds the CEL rule's cost).
     #[schemars(length(max = 16))]
     pub data_disks: Option<Vec<EnsDataDisk>>,
 }
 
+/// An ENS data disk (ENS `ScalingGroup.DataDisks[]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EnsDataDisk {
+    /// ENS `DataDisks[].Category`: the disk category (e.g. `cloud_efficiency`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// ENS `DataDisks[].Size`: the disk size in GB, at least 20 and a multiple of 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<i32>,
 }
 
+/// ENS `KubernetesConfig`: Base64-encoded scripts each instance runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EnsKubernetesConfig {
-    /// Base64 script run before the node joins.
+    /// ENS `KubernetesConfig.PreUserData`: a Base64 script run on an instance after it is created, before it joins the cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_user_data: Option<String>,
-    /// Base64 script run after the node joins.
+    /// ENS `KubernetesConfig.UserData`: a Base64 script run on an instance after it joins the cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
 }
@@ -379,33 +453,40 @@ pub struct EnsKubernetesConfig {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodePoolStatus {
-    /// `cce`, `modelarts` or `ens`.
+    /// The pool's cloud API: `cce`, `modelarts` or `ens`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
-    /// Pending, Creating, Scaling, Ready, SoldOut, Deleting, Error, Paused.
+    /// The pool's phase, one vocabulary for all clouds: `Pending`, `Creating`, `Scaling`, `Ready`, `SoldOut`, `Deleting` or `Error`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
-    /// The cloud's own state word.
+    /// The cloud's own state word, kept beside `phase` (CCE `status.phase`, ENS `Status.State`, ModelArts the counts of its status buckets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud_state: Option<String>,
-    /// The cloud's id of the pool.
+    /// The cloud's id of the pool (CCE `metadata.uid`, ENS `NodepoolId`, ModelArts the node pool's name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool_id: Option<String>,
+    /// The cloud pool's name (`spec.poolName`, or `metadata.name`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool_name: Option<String>,
+    /// The node count the pool aims at: the declared count, or the cloud's target while cloud-side autoscaling owns it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub desired_node: Option<i32>,
+    /// Nodes in the pool but those being deleted (CCE `status.currentNode`, ENS `TotalNodes` minus `RemovingNodes`, ModelArts creating + available + abnormal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_node: Option<i32>,
+    /// Nodes being created (CCE `status.creatingNode`, ENS `InitialNodes`, ModelArts `status.resources.creating`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creating_node: Option<i32>,
+    /// Nodes being deleted (CCE `status.deletingNode`, ENS `RemovingNodes`, ModelArts `status.resources.deleting`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleting_node: Option<i32>,
+    /// The last job id the cloud returned (CCE `status.jobId` of the pool's deletion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_job_id: Option<String>,
+    /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// One condition per type (a list keyed by `type`, as kstatus and server-side apply expect).
+    /// One condition per type (a list keyed by `type`, as kstatus and server-side apply expect): `Ready` (the pool is settled at its size), `Synced` (the last reconcile went through) and more.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,
