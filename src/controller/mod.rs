@@ -19,6 +19,7 @@ pub mod error;
 pub mod filled;
 pub mod observe;
 pub mod plan;
+pub mod progress;
 pub mod reconcile;
 pub mod report;
 pub mod status;

@@ -19,7 +19,8 @@ use super::apply::{Applied, apply};
 use super::cleanup::cleanup;
 use super::error::{Error, MalformedObject};
 use super::observe::{Target, changing, list_key, observe, rival_owner};
-use super::plan::{Action, Mode, plan};
+use super::plan::{Action, Mode, NODE_COUNT, plan};
+use super::progress;
 use super::report::{announce, clear_warning, now, warn_once, warn_once_about, write_status};
 use super::status::{self, Inputs, Observation, Outcome};
 use super::validate;
@@ -330,9 +331,20 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
         },
     };
     let mut status = status::build(&previous, &inputs(&observation, &outcome));
-    if matches!(result, Ok(Action::Create)) {
-        // A create answer shows no node yet; the pool is being created whatever it says.
-        status.phase = Some("Creating".to_owned());
+    match &result {
+        Ok(Action::Create) => {
+            // A create answer shows no node yet; the pool is being created whatever it says.
+            status.phase = Some("Creating".to_owned());
+            let note = "the cloud pool is being created".to_owned();
+            progress::acting(&mut status, "Creating", note, generation, &now);
+        }
+        Ok(Action::Update { reasons, .. }) => {
+            let scaling_only = reasons.iter().all(|r| r.starts_with(NODE_COUNT));
+            let reason = if scaling_only { "Scaling" } else { "Updating" };
+            let note = format!("changing {}", reasons.join(", "));
+            progress::acting(&mut status, reason, note, generation, &now);
+        }
+        _ => {}
     }
     write_status(ctx, &api, pool, &status).await?;
     if let Some(fact) = fact(cloud, pool, &result) {

@@ -11,6 +11,7 @@ use crate::api::{ConditionStatus, FORCE_ORPHAN_ANNOTATION, NodePoolStatus, set_c
 use crate::provider::{CloudKind, ObservedPool, PoolPhase};
 
 use super::plan::Mode;
+use super::progress;
 use super::validate::Validated;
 
 /// What the cloud said about the pool this time.
@@ -220,6 +221,13 @@ pub fn build(previous: &NodePoolStatus, inputs: &Inputs) -> NodePoolStatus {
         inputs.generation,
         inputs.now,
     );
+    progress::set(
+        &mut status,
+        inputs.outcome,
+        inputs.mode.paused,
+        inputs.generation,
+        inputs.now,
+    );
     status
 }
 
@@ -243,29 +251,29 @@ pub fn deleting(
         generation,
         now,
     );
-    let (synced, reason, message) = match blocked {
-        None => (
-            true,
-            "Deleting".to_owned(),
-            "waiting for the cloud to delete the pool".to_owned(),
-        ),
-        Some((reason, error)) => (
-            false,
-            reason.to_owned(),
-            format!(
+    let outcome = match blocked {
+        None => Outcome::Synced,
+        Some((reason, error)) => Outcome::Failed {
+            reason: reason.to_owned(),
+            message: format!(
                 "the cloud pool cannot be deleted: {error}; fix the cause, or annotate the NodePool with {FORCE_ORPHAN_ANNOTATION}=true to leave the cloud pool in place and finish the deletion"
             ),
-        ),
+        },
+    };
+    let (synced, reason, message) = match &outcome {
+        Outcome::Failed { reason, message } => (false, reason.as_str(), message.as_str()),
+        _ => (true, "Deleting", "waiting for the cloud to delete the pool"),
     };
     set_condition(
         &mut status.conditions,
         "Synced",
         synced,
-        &reason,
-        &message,
+        reason,
+        message,
         generation,
         now,
     );
+    progress::set(&mut status, &outcome, false, generation, now);
     status
 }
 
@@ -286,11 +294,11 @@ pub fn patch(previous: &NodePoolStatus, next: &NodePoolStatus) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::provider::{DesiredPool, PoolSpec};
 
-    fn desired() -> Validated {
+    pub(crate) fn desired() -> Validated {
         Validated {
             cloud: CloudKind::Cce,
             parent: "c".into(),
@@ -304,7 +312,7 @@ mod tests {
         }
     }
 
-    fn seen(phase: PoolPhase, current: u32) -> Observation {
+    pub(crate) fn seen(phase: PoolPhase, current: u32) -> Observation {
         Observation::Seen(ObservedPool {
             id: "id".into(),
             name: "p".into(),
@@ -323,7 +331,7 @@ mod tests {
         })
     }
 
-    fn status_of(
+    pub(crate) fn status_of(
         previous: &NodePoolStatus,
         observation: &Observation,
         outcome: &Outcome,
@@ -344,7 +352,7 @@ mod tests {
         )
     }
 
-    fn condition(status: &NodePoolStatus, type_: &str) -> (String, String, String) {
+    pub(crate) fn condition(status: &NodePoolStatus, type_: &str) -> (String, String, String) {
         let c = status.conditions.iter().find(|c| c.type_ == type_).unwrap();
         (
             c.status.clone(),
