@@ -1,13 +1,18 @@
 //! What GitOps tools make of a NodePool in every phase: Argo CD through the health check
 //! shipped in `deploy/argocd/health.lua` (run with Debian's `lua5.4`), and Flux, kpt and other
 //! kstatus users through kstatus itself (`sigs.k8s.io/cli-utils`, built by `scripts/kstatus`).
-//! The statuses judged are the ones the operator's own status builder produces.
+//! The statuses judged are the ones the operator's own status builder produces. The Flux
+//! example in `examples/flux/` is checked against Flux's own CRDs on the real API server.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use kube::Resource;
+use nodepool_operator::api::NodePool;
 use nodepool_operator::api::NodePoolStatus;
 use nodepool_operator::controller::plan::Mode;
 use nodepool_operator::controller::status::{self, Inputs, Observation, Outcome};
@@ -16,6 +21,7 @@ use nodepool_operator::provider::{
     CloudKind, CloudSpec, DesiredPool, ObservedPool, PoolPhase, PoolSpec,
 };
 use serde_json::{Value, json};
+use support::cluster::Cluster;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const NOW: &str = "2026-01-01T00:00:00Z";
@@ -415,4 +421,84 @@ fn the_argocd_config_map_carries_the_tested_script() {
         shipped == script,
         "deploy/argocd/argocd-cm.yaml does not hold deploy/argocd/health.lua as it is"
     );
+}
+
+fn yaml_documents(path: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(Path::new(ROOT).join(path)).unwrap();
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|document| serde::Deserialize::deserialize(document).unwrap())
+        .filter(|value: &Value| !value.is_null())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_flux_example_fits_fluxs_schema_and_checks_the_health_of_every_sample() {
+    let cluster = Cluster::shared().await;
+    for crd in [
+        "tests/fixtures/flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml",
+        "tests/fixtures/flux/source.toolkit.fluxcd.io_gitrepositories.yaml",
+    ] {
+        let path = Path::new(ROOT).join(crd).display().to_string();
+        let (ok, _, err) = cluster
+            .kubectl(&["apply", "--server-side", "-f", &path])
+            .await;
+        assert!(ok, "{crd}: {err}");
+    }
+    let (ok, _, err) = cluster
+        .kubectl(&[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/kustomizations.kustomize.toolkit.fluxcd.io",
+            "crd/gitrepositories.source.toolkit.fluxcd.io",
+        ])
+        .await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = cluster
+        .kubectl(&["create", "namespace", "flux-system"])
+        .await;
+    assert!(ok || err.contains("AlreadyExists"), "{err}");
+
+    let example = Path::new(ROOT)
+        .join("examples/flux/gitops.yaml")
+        .display()
+        .to_string();
+    let (ok, out, err) = cluster
+        .kubectl(&[
+            "apply",
+            "--dry-run=server",
+            "--validate=strict",
+            "-f",
+            &example,
+        ])
+        .await;
+    assert!(ok, "Flux's schema refuses examples/flux/gitops.yaml: {err}");
+    assert_eq!(out.lines().count(), 3, "{out}");
+
+    let samples: std::collections::BTreeSet<String> =
+        std::fs::read_dir(Path::new(ROOT).join("deploy/samples"))
+            .unwrap()
+            .flat_map(|entry| {
+                let path = entry.unwrap().path();
+                yaml_documents(path.strip_prefix(ROOT).unwrap().to_str().unwrap())
+            })
+            .filter(|object| object["kind"] == "NodePool")
+            .map(|object| object["metadata"]["name"].as_str().unwrap().to_owned())
+            .collect();
+    let documents = yaml_documents("examples/flux/gitops.yaml");
+    let nodepools = documents
+        .iter()
+        .find(|d| d["kind"] == "Kustomization" && d["metadata"]["name"] == "nodepools")
+        .unwrap();
+    let checks = nodepools["spec"]["healthChecks"].as_array().unwrap();
+    let checked: std::collections::BTreeSet<String> = checks
+        .iter()
+        .map(|check| {
+            assert_eq!(check["apiVersion"], NodePool::api_version(&()).as_ref());
+            assert_eq!(check["kind"], "NodePool");
+            assert_eq!(check["namespace"], nodepools["spec"]["targetNamespace"]);
+            check["name"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(checked, samples);
 }
