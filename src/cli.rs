@@ -1,4 +1,5 @@
-//! The `nodepool-operator` command line: `run` the controller, print the `crds`.
+//! The `nodepool-operator` command line: `run` the controller, print the `crds`, `import`
+//! existing pools.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -97,6 +98,27 @@ pub enum Command {
     },
     /// Print the CRDs as YAML.
     Crds,
+    /// Print NodePool manifests for the pools a cloud already runs (listed through a
+    /// CloudAccount; kubeconfig as for `run`), to adopt them by applying the output.
+    Import(ImportArgs),
+}
+
+/// `import`: which account and which parent's pools.
+#[derive(Debug, Clone, clap::Args)]
+#[command(group = clap::ArgGroup::new("parent").required(true).args(["cluster", "pool"]))]
+pub struct ImportArgs {
+    /// The CloudAccount to list through, as NAMESPACE/NAME; the NodePools go to that namespace.
+    #[arg(long, value_name = "NAMESPACE/NAME")]
+    pub account: String,
+    /// A CCE cluster id (Huawei account) or an ENS cluster id (Alibaba account).
+    #[arg(long, value_name = "ID")]
+    pub cluster: Option<String>,
+    /// A ModelArts resource pool name (Huawei account).
+    #[arg(long, value_name = "NAME")]
+    pub pool: Option<String>,
+    /// Declare the pools observeOnly: the operator reports them and never changes them.
+    #[arg(long)]
+    pub observe_only: bool,
 }
 
 /// Logs to stderr, in colour only on a terminal; a filter that does not parse is an error.
@@ -224,6 +246,24 @@ impl Cli {
                 }
                 Err(e) => Err(e.into()),
             },
+            Command::Import(args) => {
+                async {
+                    let client = connect().await?;
+                    let request = crate::import::Request {
+                        account: args.account,
+                        cluster: args.cluster,
+                        pool: args.pool,
+                        observe_only: args.observe_only,
+                    };
+                    let imported = crate::import::import(client, &request).await?;
+                    for skipped in &imported.skipped {
+                        eprintln!("nodepool-operator: {skipped}");
+                    }
+                    print!("{}", crate::import::render(&imported)?);
+                    Ok(())
+                }
+                .await
+            }
             Command::Run {
                 run: args,
                 election: elect,

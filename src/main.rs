@@ -1,4 +1,4 @@
-//! The `nodepool-operator` command: `run` the controller or print the `crds`.
+//! The `nodepool-operator` command: `run` the controller, print the `crds`, `import` existing pools.
 
 use clap::Parser;
 use nodepool_operator::cli::Cli;

@@ -290,7 +290,7 @@ impl Accounts {
                 });
             }
         }
-        let provider = self.build(account, &secret, cloud)?;
+        let provider = provider(account, &secret, cloud, &self.transport)?;
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         let entry = cache.entry(key.clone()).or_default();
         if entry.fingerprint != fingerprint {
@@ -306,106 +306,108 @@ impl Accounts {
             poll_interval,
         })
     }
+}
 
-    fn build(
-        &self,
-        account: &CloudAccount,
-        secret: &Secret,
-        cloud: CloudKind,
-    ) -> Result<Arc<dyn NodePoolProvider>, AccountError> {
-        let spec = &account.spec;
-        let secret_name = secret.name_any();
-        let need = |key: &str| {
-            secret_value(secret, key).ok_or_else(|| AccountError::Credentials {
-                message: format!("Secret {secret_name} has no key {key}"),
+/// The client for `cloud` through `account`, signed with the credentials in `secret`.
+pub fn provider(
+    account: &CloudAccount,
+    secret: &Secret,
+    cloud: CloudKind,
+    transport: &Transport,
+) -> Result<Arc<dyn NodePoolProvider>, AccountError> {
+    let spec = &account.spec;
+    let secret_name = secret.name_any();
+    let need = |key: &str| {
+        secret_value(secret, key).ok_or_else(|| AccountError::Credentials {
+            message: format!("Secret {secret_name} has no key {key}"),
+        })
+    };
+    let endpoints = spec.endpoints.clone().unwrap_or_default();
+    let region = &spec.region;
+    match (spec.provider, cloud) {
+        (AccountProvider::Huawei, CloudKind::Cce | CloudKind::ModelArts) => {
+            let credentials = if secret_value(secret, "accessKey").is_some() {
+                HuaweiCredentials::AccessKey {
+                    access_key: need("accessKey")?,
+                    secret_key: SecretValue::from(need("secretKey")?),
+                }
+            } else {
+                HuaweiCredentials::Password {
+                    user: need("username")?,
+                    password: SecretValue::from(need("password")?),
+                    domain: need("domain")?,
+                }
+            };
+            let budget = spec
+                .rate_budget
+                .as_ref()
+                .map(|b| Budget {
+                    per_second: b.requests_per_second,
+                    burst: b.burst,
+                })
+                .unwrap_or(Budget::HUAWEI_DEFAULT);
+            let huawei = HuaweiAccount {
+                credentials,
+                project_id: spec
+                    .project_id
+                    .clone()
+                    .ok_or_else(|| AccountError::Credentials {
+                        message: "projectId is required for Huawei".into(),
+                    })?,
+                region: region.clone(),
+                iam_endpoint: endpoint(
+                    endpoints.iam.as_ref(),
+                    format!("https://iam.{region}.myhuaweicloud.com"),
+                )?,
+                budget,
+            };
+            let session = HuaweiSession::new(huawei, transport.clone());
+            Ok(if cloud == CloudKind::Cce {
+                Arc::new(CceProvider::new(
+                    session,
+                    endpoint(None, service_url(spec, cloud))?,
+                ))
+            } else {
+                Arc::new(ModelArtsProvider::new(
+                    session,
+                    endpoint(None, service_url(spec, cloud))?,
+                ))
             })
-        };
-        let endpoints = spec.endpoints.clone().unwrap_or_default();
-        let region = &spec.region;
-        match (spec.provider, cloud) {
-            (AccountProvider::Huawei, CloudKind::Cce | CloudKind::ModelArts) => {
-                let credentials = if secret_value(secret, "accessKey").is_some() {
-                    HuaweiCredentials::AccessKey {
-                        access_key: need("accessKey")?,
-                        secret_key: SecretValue::from(need("secretKey")?),
-                    }
-                } else {
-                    HuaweiCredentials::Password {
-                        user: need("username")?,
-                        password: SecretValue::from(need("password")?),
-                        domain: need("domain")?,
-                    }
-                };
-                let budget = spec
-                    .rate_budget
-                    .as_ref()
-                    .map(|b| Budget {
+        }
+        (AccountProvider::Alibaba, CloudKind::Ens) => {
+            let (write_budget, read_budget) = match &spec.rate_budget {
+                Some(b) => (
+                    Budget {
                         per_second: b.requests_per_second,
                         burst: b.burst,
-                    })
-                    .unwrap_or(Budget::HUAWEI_DEFAULT);
-                let huawei = HuaweiAccount {
-                    credentials,
-                    project_id: spec.project_id.clone().ok_or_else(|| {
-                        AccountError::Credentials {
-                            message: "projectId is required for Huawei".into(),
-                        }
-                    })?,
-                    region: region.clone(),
-                    iam_endpoint: endpoint(
-                        endpoints.iam.as_ref(),
-                        format!("https://iam.{region}.myhuaweicloud.com"),
-                    )?,
-                    budget,
-                };
-                let session = HuaweiSession::new(huawei, self.transport.clone());
-                Ok(if cloud == CloudKind::Cce {
-                    Arc::new(CceProvider::new(
-                        session,
-                        endpoint(None, service_url(spec, cloud))?,
-                    ))
-                } else {
-                    Arc::new(ModelArtsProvider::new(
-                        session,
-                        endpoint(None, service_url(spec, cloud))?,
-                    ))
-                })
-            }
-            (AccountProvider::Alibaba, CloudKind::Ens) => {
-                let (write_budget, read_budget) = match &spec.rate_budget {
-                    Some(b) => (
-                        Budget {
-                            per_second: b.requests_per_second,
-                            burst: b.burst,
-                        },
-                        Budget {
-                            per_second: b.requests_per_second * 10.0,
-                            burst: b.burst.saturating_mul(10),
-                        },
-                    ),
-                    None => (Budget::ENS_WRITES, Budget::ENS_READS),
-                };
-                let alibaba = AlibabaAccount {
-                    access_key_id: need("accessKeyId")?,
-                    access_key_secret: SecretValue::from(need("accessKeySecret")?),
-                    endpoint: endpoint(None, service_url(spec, cloud))?,
-                    signature: match spec.signature_version.unwrap_or_default() {
-                        SignatureVersionSpec::V3 => SignatureVersion::V3,
-                        SignatureVersionSpec::V1 => SignatureVersion::V1,
                     },
-                    write_budget,
-                    read_budget,
-                };
-                Ok(Arc::new(EnsProvider::new(AlibabaSession::new(
-                    alibaba,
-                    self.transport.clone(),
-                ))))
-            }
-            (provider, cloud) => Err(AccountError::WrongCloud(format!(
-                "CloudAccount {} is a {provider:?} account and cannot serve {} pools",
-                account.name_any(),
-                cloud.as_str()
-            ))),
+                    Budget {
+                        per_second: b.requests_per_second * 10.0,
+                        burst: b.burst.saturating_mul(10),
+                    },
+                ),
+                None => (Budget::ENS_WRITES, Budget::ENS_READS),
+            };
+            let alibaba = AlibabaAccount {
+                access_key_id: need("accessKeyId")?,
+                access_key_secret: SecretValue::from(need("accessKeySecret")?),
+                endpoint: endpoint(None, service_url(spec, cloud))?,
+                signature: match spec.signature_version.unwrap_or_default() {
+                    SignatureVersionSpec::V3 => SignatureVersion::V3,
+                    SignatureVersionSpec::V1 => SignatureVersion::V1,
+                },
+                write_budget,
+                read_budget,
+            };
+            Ok(Arc::new(EnsProvider::new(AlibabaSession::new(
+                alibaba,
+                transport.clone(),
+            ))))
         }
+        (provider, cloud) => Err(AccountError::WrongCloud(format!(
+            "CloudAccount {} is a {provider:?} account and cannot serve {} pools",
+            account.name_any(),
+            cloud.as_str()
+        ))),
     }
 }

@@ -22,7 +22,7 @@ use nodepool_wire::cce::{self as wire, NodePool, NodePoolList, NodePoolSpec};
 const CCE: HuaweiService = HuaweiService::CCE;
 
 /// Label keys CCE manages itself.
-const SERVER_LABEL_PREFIX: &str = "cce.cloud.com/";
+pub const SERVER_LABEL_PREFIX: &str = "cce.cloud.com/";
 
 #[derive(Debug, Clone)]
 pub struct CceProvider {

@@ -88,7 +88,7 @@ pub struct Tally {
 }
 
 /// Calls that change a cloud pool, per cloud.
-const MUTATING: [&str; 11] = [
+pub const MUTATING: [&str; 11] = [
     "create",
     "update",
     "scale",
