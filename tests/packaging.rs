@@ -1,4 +1,4 @@
-//! The Helm chart (`charts/nodepool-operator`) and the kustomize overlays (`overlays/`) as users
+//! The Helm chart (`charts/nodepool-operator`) and the kustomize overlays (`examples/kustomize/`) as users
 //! install them: helm (pinned by `tests/helm/go.mod`, built by `scripts/helm`) lints and renders
 //! the chart, kubectl builds the overlays, and the real API server accepts every object. The
 //! chart grants exactly the rules of `deploy/rbac.yaml` and `deploy/namespaced/rbac.yaml` (which
@@ -847,7 +847,7 @@ async fn ensure_namespace(cluster: &Cluster, name: &str) {
 #[tokio::test]
 async fn the_namespaced_overlay_grants_one_namespace_and_is_accepted() {
     let cluster = Cluster::shared().await;
-    let rendered = kustomize(&repo("overlays/namespaced"));
+    let rendered = kustomize(&repo("examples/kustomize/namespaced"));
     let objects = objects(&rendered);
     let kinds = kinds(&objects);
     assert!(
@@ -884,7 +884,7 @@ async fn the_namespaced_overlay_grants_one_namespace_and_is_accepted() {
 #[tokio::test]
 async fn the_dev_overlay_adds_the_simulator_and_its_accounts_point_at_it() {
     let cluster = Cluster::shared().await;
-    let rendered = kustomize(&repo("overlays/dev"));
+    let rendered = kustomize(&repo("examples/kustomize/dev"));
     let objects = objects(&rendered);
     let sim = find(&objects, "Deployment", "nodepool-sim");
     assert_eq!(sim["metadata"]["namespace"], "nodepool-system");
@@ -899,7 +899,7 @@ async fn the_dev_overlay_adds_the_simulator_and_its_accounts_point_at_it() {
     dry_run(&cluster, &rendered).await;
 
     // The accounts: the samples', with every endpoint at that Service.
-    let accounts_rendered = kustomize(&repo("overlays/dev/accounts"));
+    let accounts_rendered = kustomize(&repo("examples/kustomize/dev/accounts"));
     let accounts = self::objects(&accounts_rendered);
     let url = format!(
         "http://{}.{}.svc:{port}",
@@ -931,10 +931,13 @@ async fn the_dev_overlay_adds_the_simulator_and_its_accounts_point_at_it() {
         .kubectl(&[
             "apply",
             "-k",
-            repo("overlays/dev/accounts").to_str().unwrap(),
+            repo("examples/kustomize/dev/accounts").to_str().unwrap(),
         ])
         .await;
-    assert!(ok, "kubectl apply -k overlays/dev/accounts: {out}{err}");
+    assert!(
+        ok,
+        "kubectl apply -k examples/kustomize/dev/accounts: {out}{err}"
+    );
     let (ok, out, err) = cluster
         .kubectl(&[
             "get",
@@ -954,7 +957,7 @@ async fn the_dev_overlay_adds_the_simulator_and_its_accounts_point_at_it() {
 async fn the_image_overlay_sets_the_operators_image() {
     let cluster = Cluster::shared().await;
     let kustomization: Value = serde_yaml::from_str(
-        &std::fs::read_to_string(repo("overlays/image/kustomization.yaml")).unwrap(),
+        &std::fs::read_to_string(repo("examples/kustomize/image/kustomization.yaml")).unwrap(),
     )
     .unwrap();
     let image = &kustomization["images"][0];
@@ -964,7 +967,7 @@ async fn the_image_overlay_sets_the_operators_image() {
         image["newName"].as_str().unwrap(),
         image["newTag"].as_str().unwrap()
     );
-    let rendered = kustomize(&repo("overlays/image"));
+    let rendered = kustomize(&repo("examples/kustomize/image"));
     let objects = objects(&rendered);
     let deployment = find(&objects, "Deployment", "nodepool-operator");
     assert_eq!(operator_container(deployment)["image"], expected.as_str());
