@@ -83,8 +83,8 @@ async fn kubectl_applies_the_samples_and_shows_pools_ready() {
     assert!(ok, "kubectl wait: {out}{err}");
     assert_eq!(out.matches("condition met").count(), 3, "{out}");
 
-    // The printer columns: provider, phase, desired, current, ready, synced, and Age as a
-    // duration.
+    // The printer columns: provider, phase, desired, current, ready, synced, Age as a
+    // duration, and the one-line message.
     let (ok, table, err) = cluster.kubectl(&["get", "np", "-n", &ns]).await;
     assert!(ok, "{err}");
     let mut lines = table.lines();
@@ -92,7 +92,7 @@ async fn kubectl_applies_the_samples_and_shows_pools_ready() {
     assert_eq!(
         header,
         [
-            "NAME", "PROVIDER", "PHASE", "DESIRED", "CURRENT", "READY", "SYNCED", "AGE"
+            "NAME", "PROVIDER", "PHASE", "DESIRED", "CURRENT", "READY", "SYNCED", "AGE", "MESSAGE"
         ],
         "{table}"
     );
@@ -109,6 +109,7 @@ async fn kubectl_applies_the_samples_and_shows_pools_ready() {
         age.ends_with('s') || age.ends_with('m'),
         "Age is a duration like 12s: {table}"
     );
+    assert_eq!(cce[8..].join(" "), "2 of 2 nodes ready", "{table}");
 
     // -o wide adds the cloud's pool id and state word, and the Synced message.
     let (ok, wide, err) = cluster
@@ -118,7 +119,7 @@ async fn kubectl_applies_the_samples_and_shows_pools_ready() {
     let header = wide.lines().next().unwrap();
     assert!(header.contains("POOL ID"), "{wide}");
     assert!(header.contains("CLOUD STATE"), "{wide}");
-    assert!(header.ends_with("MESSAGE"), "{wide}");
+    assert!(header.ends_with("SYNCED MESSAGE"), "{wide}");
     let pools: Api<NodePool> = Api::namespaced(cluster.admin.clone(), &ns);
     let status = pools.get("cce-workers").await.unwrap().status.unwrap();
     let row = wide

@@ -60,6 +60,7 @@ pub enum DeletionPolicy {
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
     ),
+    printcolumn(name = "Message", type_ = "string", json_path = ".status.message"),
     printcolumn(
         name = "Pool ID",
         type_ = "string",
@@ -73,7 +74,7 @@ pub enum DeletionPolicy {
         priority = 1
     ),
     printcolumn(
-        name = "Message",
+        name = "Synced Message",
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Synced\")].message",
         priority = 1
@@ -459,6 +460,9 @@ pub struct NodePoolStatus {
     /// The pool's phase, one vocabulary for all clouds: `Pending`, `Creating`, `Scaling`, `Ready`, `SoldOut`, `Deleting` or `Error`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
+    /// What a person should know now, in one line: why the NodePool is stalled, what it is doing, or how many nodes are ready (the `Message` column of `kubectl get np`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     /// The cloud's own state word, kept beside `phase` (CCE `status.phase`, ENS `Status.State`, ModelArts the counts of its status buckets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cloud_state: Option<String>,
@@ -486,7 +490,7 @@ pub struct NodePoolStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// One condition per type (a list keyed by `type`, as kstatus and server-side apply expect): `Ready` (the pool is settled at its size), `Synced` (the last reconcile went through) and more.
+    /// One condition per type (a list keyed by `type`, as kstatus and server-side apply expect): `Ready` (the pool is settled at its size), `Synced` (the last reconcile went through), `Reconciling` (on its way to the spec) and `Stalled` (waiting for a person), with kstatus meanings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
     pub conditions: Vec<Condition>,

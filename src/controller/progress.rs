@@ -122,8 +122,23 @@ pub fn set(
             progress,
         )
     };
+    status.message = Some(summary(status, &stall, &progress));
     set_verdict(status, "Stalled", stall, generation, now);
     set_verdict(status, "Reconciling", progress, generation, now);
+}
+
+/// The one line `kubectl get np` shows: the stall, else the work in progress, else the nodes.
+fn summary(status: &NodePoolStatus, stall: &Verdict, progress: &Verdict) -> String {
+    let said = |(_, reason, message): &Verdict| format!("{reason}: {message}");
+    if stall.0 == ConditionStatus::True || progress.1 == "Paused" {
+        return said(stall);
+    }
+    if progress.0 == ConditionStatus::True {
+        return said(progress);
+    }
+    ready_condition(status)
+        .map(|(_, _, message)| message.to_owned())
+        .unwrap_or_default()
 }
 
 /// Marks the NodePool as being changed right now (a create, scale or update just sent), which
@@ -140,6 +155,7 @@ pub fn acting(
         .iter()
         .any(|c| c.type_ == "Stalled" && c.status == ConditionStatus::True.as_str());
     if !stalled {
+        status.message = Some(format!("{reason}: {message}"));
         set_verdict(
             status,
             "Reconciling",
@@ -282,6 +298,37 @@ mod tests {
     }
 
     #[test]
+    fn the_message_column_says_the_stall_else_the_work_else_the_nodes() {
+        let fresh = NodePoolStatus::default();
+        let cases = [
+            (
+                seen(PoolPhase::Ready, 2),
+                Outcome::Synced,
+                "2 of 2 nodes ready",
+            ),
+            (
+                Observation::NotRead,
+                failed("CloudAuth"),
+                "CloudAuth: CloudAuth: the cloud said no",
+            ),
+            (
+                Observation::NotRead,
+                Outcome::Queued,
+                "Queued: waiting for a reconcile slot",
+            ),
+            (
+                seen(PoolPhase::Ready, 2),
+                failed("CloudThrottled"),
+                "Retrying: CloudThrottled: the cloud said no",
+            ),
+        ];
+        for (observation, outcome, message) in cases {
+            let status = status_of(&fresh, &observation, &outcome, "t1");
+            assert_eq!(status.message.as_deref(), Some(message), "{outcome:?}");
+        }
+    }
+
+    #[test]
     fn a_stall_carries_the_reason_a_person_acts_on() {
         let status = status_of(
             &NodePoolStatus::default(),
@@ -340,6 +387,10 @@ mod tests {
             "changing node count 2 -> 5".into(),
             Some(1),
             "t2",
+        );
+        assert_eq!(
+            ready.message.as_deref(),
+            Some("Scaling: changing node count 2 -> 5")
         );
         assert_eq!(
             condition(&ready, "Reconciling"),
