@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use nodepool_operator::provider::cce::update_body;
-use nodepool_operator::provider::{CountUpdate, DesiredPool, PoolSpec};
+use nodepool_operator::provider::{
+    CloudSpec, CountUpdate, DesiredPool, ObservedPool, PoolPhase, PoolSpec,
+};
 use nodepool_wire::{cce, ens, modelarts};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -46,10 +48,30 @@ fn cce_update(spec: Value) -> Result<Value, String> {
     };
     let mut sent = Value::Object(Default::default());
     for count in [CountUpdate::Set(1), CountUpdate::Keep] {
-        let body = update_body(&desired, count).map_err(|e| e.to_string())?;
+        let body = update_body(&desired, &unreported(), count).map_err(|e| e.to_string())?;
         merge(&mut sent, &body["spec"]);
     }
     Ok(sent)
+}
+
+/// A pool whose settings the cloud did not report: the update sends everything declared.
+fn unreported() -> ObservedPool {
+    ObservedPool {
+        id: "report".into(),
+        name: "report".into(),
+        desired: None,
+        current: 0,
+        ready: 0,
+        creating: 0,
+        deleting: 0,
+        raw_state: String::new(),
+        phase: PoolPhase::Ready,
+        messages: vec![],
+        autoscaling: None,
+        owner: None,
+        job_id: None,
+        spec: CloudSpec::Unknown,
+    }
 }
 
 fn merge(into: &mut Value, from: &Value) {

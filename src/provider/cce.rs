@@ -143,29 +143,96 @@ fn cce_spec(desired: &DesiredPool) -> Result<&NodePoolSpec, CloudError> {
     }
 }
 
-/// The PUT body: the mutable settings and, always, either the count or the instruction to keep
-/// it.
-pub fn update_body(desired: &DesiredPool, count: CountUpdate) -> Result<Value, CloudError> {
+/// Which in-place settings differ between the declared spec and the cloud's (`None`: the cloud
+/// did not report its settings, so all of them count as different).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Changed {
+    k8s_tags: bool,
+    taints: bool,
+    user_tags: bool,
+    autoscaling: bool,
+}
+
+fn changed(spec: &NodePoolSpec, observed: &ObservedPool) -> Changed {
+    let CloudSpec::Cce(actual) = &observed.spec else {
+        return Changed {
+            k8s_tags: true,
+            taints: true,
+            user_tags: true,
+            autoscaling: spec.autoscaling.is_some(),
+        };
+    };
+    let empty = wire::NodeTemplate::default();
+    let want = spec.node_template.as_ref().unwrap_or(&empty);
+    let have = actual.node_template.as_ref().unwrap_or(&empty);
+    // Taints and user tags are sets: the cloud may list them in any order.
+    let taints = |t: &Option<Vec<wire::Taint>>| {
+        let mut v = t.clone().unwrap_or_default();
+        v.sort_by(|a, b| (&a.key, &a.effect, &a.value).cmp(&(&b.key, &b.effect, &b.value)));
+        v
+    };
+    let tags = |t: &Option<Vec<wire::UserTag>>| {
+        let mut v = t.clone().unwrap_or_default();
+        v.sort_by(|a, b| (&a.key, &a.value).cmp(&(&b.key, &b.value)));
+        v
+    };
+    let autoscaling = spec.autoscaling.as_ref().is_some_and(|want| {
+        let have = actual.autoscaling.clone().unwrap_or_default();
+        want.enable.unwrap_or(false) != have.enable.unwrap_or(false)
+            || (want.min_node_count.is_some() && want.min_node_count != have.min_node_count)
+            || (want.max_node_count.is_some() && want.max_node_count != have.max_node_count)
+            || (want.scale_down_cooldown_time.is_some()
+                && want.scale_down_cooldown_time != have.scale_down_cooldown_time)
+            || (want.priority.is_some() && want.priority != have.priority)
+    });
+    Changed {
+        k8s_tags: user_labels(want.k8s_tags.as_ref()) != user_labels(have.k8s_tags.as_ref()),
+        taints: taints(&want.taints) != taints(&have.taints),
+        user_tags: tags(&want.user_tags) != tags(&have.user_tags),
+        autoscaling,
+    }
+}
+
+/// The PUT body: only the in-place settings that differ from what the cloud reports and,
+/// always, either the count or the instruction to keep it (CCE scales a pool whose update
+/// omits both to zero).
+pub fn update_body(
+    desired: &DesiredPool,
+    observed: &ObservedPool,
+    count: CountUpdate,
+) -> Result<Value, CloudError> {
     let spec = cce_spec(desired)?;
+    let changed = changed(spec, observed);
     let mut body_spec = serde_json::Map::new();
-    if let Some(template) = &spec.node_template {
-        let mut mutable = serde_json::Map::new();
-        // Absent means unchanged and an empty list removes all, so send what is declared.
+    let empty = wire::NodeTemplate::default();
+    let template = spec.node_template.as_ref().unwrap_or(&empty);
+    let mut mutable = serde_json::Map::new();
+    // Absent means unchanged and an empty list removes all, so a changed setting goes out
+    // whole, as declared.
+    if changed.k8s_tags {
         mutable.insert(
             "k8sTags".into(),
             json!(template.k8s_tags.clone().unwrap_or_default()),
         );
+    }
+    if changed.taints {
         mutable.insert(
             "taints".into(),
             json!(template.taints.clone().unwrap_or_default()),
         );
+    }
+    if changed.user_tags {
         mutable.insert(
             "userTags".into(),
             json!(template.user_tags.clone().unwrap_or_default()),
         );
+    }
+    if !mutable.is_empty() {
         body_spec.insert("nodeTemplate".into(), Value::Object(mutable));
     }
-    if let Some(autoscaling) = &spec.autoscaling {
+    if changed.autoscaling
+        && let Some(autoscaling) = &spec.autoscaling
+    {
         body_spec.insert("autoscaling".into(), json!(autoscaling));
     }
     match count {
@@ -191,45 +258,20 @@ pub fn drift(desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
     let Ok(spec) = cce_spec(desired) else {
         return vec!["provider".into()];
     };
-    let CloudSpec::Cce(actual) = &observed.spec else {
+    if !matches!(observed.spec, CloudSpec::Cce(_)) {
         return vec!["spec".into()];
-    };
-    let mut drifted = Vec::new();
-    let empty = wire::NodeTemplate::default();
-    let want = spec.node_template.as_ref().unwrap_or(&empty);
-    let have = actual.node_template.as_ref().unwrap_or(&empty);
-    if user_labels(want.k8s_tags.as_ref()) != user_labels(have.k8s_tags.as_ref()) {
-        drifted.push("nodeTemplate.k8sTags".into());
     }
-    let sorted = |t: &Option<Vec<wire::Taint>>| {
-        let mut v = t.clone().unwrap_or_default();
-        v.sort_by(|a, b| (&a.key, &a.effect).cmp(&(&b.key, &b.effect)));
-        v
-    };
-    if sorted(&want.taints) != sorted(&have.taints) {
-        drifted.push("nodeTemplate.taints".into());
-    }
-    let tags = |t: &Option<Vec<wire::UserTag>>| {
-        let mut v = t.clone().unwrap_or_default();
-        v.sort_by(|a, b| a.key.cmp(&b.key));
-        v
-    };
-    if tags(&want.user_tags) != tags(&have.user_tags) {
-        drifted.push("nodeTemplate.userTags".into());
-    }
-    if let Some(want) = &spec.autoscaling {
-        let have = actual.autoscaling.clone().unwrap_or_default();
-        let differs = want.enable.unwrap_or(false) != have.enable.unwrap_or(false)
-            || (want.min_node_count.is_some() && want.min_node_count != have.min_node_count)
-            || (want.max_node_count.is_some() && want.max_node_count != have.max_node_count)
-            || (want.scale_down_cooldown_time.is_some()
-                && want.scale_down_cooldown_time != have.scale_down_cooldown_time)
-            || (want.priority.is_some() && want.priority != have.priority);
-        if differs {
-            drifted.push("autoscaling".into());
-        }
-    }
-    drifted
+    let changed = changed(spec, observed);
+    [
+        (changed.k8s_tags, "nodeTemplate.k8sTags"),
+        (changed.taints, "nodeTemplate.taints"),
+        (changed.user_tags, "nodeTemplate.userTags"),
+        (changed.autoscaling, "autoscaling"),
+    ]
+    .into_iter()
+    .filter(|(differs, _)| *differs)
+    .map(|(_, name)| name.to_owned())
+    .collect()
 }
 
 #[async_trait]
@@ -296,7 +338,7 @@ impl NodePoolProvider for CceProvider {
         desired: &DesiredPool,
         count: CountUpdate,
     ) -> Result<(), CloudError> {
-        let body = update_body(desired, count)?;
+        let body = update_body(desired, observed, count)?;
         let url = self.url(cluster, Some(&observed.id))?;
         self.call(Operation::Update, Method::PUT, url, Some(&body))
             .await
@@ -378,13 +420,90 @@ mod tests {
         }
     }
 
+    fn observed_as(spec: CloudSpec) -> ObservedPool {
+        ObservedPool {
+            id: "u".into(),
+            name: "p".into(),
+            desired: Some(2),
+            current: 2,
+            ready: 2,
+            creating: 0,
+            deleting: 0,
+            raw_state: String::new(),
+            phase: PoolPhase::Ready,
+            messages: vec![],
+            autoscaling: None,
+            owner: None,
+            job_id: None,
+            spec,
+        }
+    }
+
+    fn reported(pool: &DesiredPool) -> ObservedPool {
+        let PoolSpec::Cce(spec) = &pool.spec else {
+            unreachable!()
+        };
+        let mut spec = spec.clone();
+        if let Some(t) = spec.node_template.as_mut() {
+            t.k8s_tags
+                .get_or_insert_default()
+                .insert(wire::POOL_LABEL.into(), "p".into());
+        }
+        observed_as(CloudSpec::Cce(Box::new(spec)))
+    }
+
     #[test]
     fn every_update_body_carries_a_count_instruction() {
-        let keep = update_body(&desired(&[]), CountUpdate::Keep).unwrap();
+        let unknown = observed_as(CloudSpec::Unknown);
+        let keep = update_body(&desired(&[]), &unknown, CountUpdate::Keep).unwrap();
         assert_eq!(keep["spec"]["ignoreInitialNodeCount"], true);
         assert!(keep["spec"].get("initialNodeCount").is_none());
-        let set = update_body(&desired(&[]), CountUpdate::Set(5)).unwrap();
+        let set = update_body(&desired(&[]), &unknown, CountUpdate::Set(5)).unwrap();
         assert_eq!(set["spec"]["initialNodeCount"], 5);
+    }
+
+    #[test]
+    fn an_update_sends_only_what_changed_and_the_count_protection() {
+        let cloud = reported(&desired(&[("team", "ml"), ("tier", "gold")]));
+        let label_only = update_body(
+            &desired(&[("team", "infra"), ("tier", "gold")]),
+            &cloud,
+            CountUpdate::Keep,
+        )
+        .unwrap();
+        assert_eq!(
+            label_only["spec"],
+            json!({"nodeTemplate": {"k8sTags": {"team": "infra", "tier": "gold"}}, "ignoreInitialNodeCount": true})
+        );
+        let same = desired(&[("team", "ml"), ("tier", "gold")]);
+        let count_only = update_body(&same, &cloud, CountUpdate::Set(5)).unwrap();
+        assert_eq!(count_only["spec"], json!({"initialNodeCount": 5}));
+        // Unknown settings (an answer without them): everything declared goes out.
+        let unknown =
+            update_body(&same, &observed_as(CloudSpec::Unknown), CountUpdate::Set(5)).unwrap();
+        assert_eq!(unknown["spec"]["nodeTemplate"]["k8sTags"]["team"], "ml");
+        assert_eq!(unknown["spec"]["nodeTemplate"]["taints"], json!([]));
+    }
+
+    #[test]
+    fn taints_and_user_tags_listed_in_another_order_are_not_drift() {
+        let mut pool = desired(&[]);
+        let PoolSpec::Cce(spec) = &mut pool.spec else {
+            unreachable!()
+        };
+        let template = spec.node_template.as_mut().unwrap();
+        let taint = |key: &str| wire::Taint {
+            key: key.into(),
+            value: None,
+            effect: "NoSchedule".into(),
+        };
+        template.taints = Some(vec![taint("a"), taint("b")]);
+        let mut cloud = reported(&pool);
+        let CloudSpec::Cce(reported_spec) = &mut cloud.spec else {
+            unreachable!()
+        };
+        reported_spec.node_template.as_mut().unwrap().taints = Some(vec![taint("b"), taint("a")]);
+        assert!(drift(&pool, &cloud).is_empty());
     }
 
     #[test]

@@ -115,53 +115,62 @@ pub fn choose_nodes_to_remove(nodes: &[ClusterNode], target: u32) -> Vec<String>
         .collect()
 }
 
-/// Template settings that differ (scaling group fields the user declared, Kubernetes config).
-pub fn drift(desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
-    let Ok((want, want_config)) = ens_spec(desired) else {
-        return vec!["provider".into()];
-    };
+/// What a ModifyClusterNodePool call must change: only the declared scaling-group settings
+/// that differ from the cloud's, and the Kubernetes config when it differs; `None` when
+/// nothing differs.
+pub fn modification(
+    desired: &DesiredPool,
+    observed: &ObservedPool,
+) -> Result<Option<(wire::ScalingGroup, Option<wire::KubernetesConfig>)>, CloudError> {
+    let (want, want_config) = ens_spec(desired)?;
     let empty = EnsSettings::default();
     let observed_settings = match &observed.spec {
         CloudSpec::Ens(settings) => settings,
         _ => &empty,
     };
     let have = &observed_settings.scaling_group;
-    let mut drifted = Vec::new();
-    let mut check = |name: &str, differs: bool| {
-        if differs {
-            drifted.push(format!("ScalingGroup.{name}"));
-        }
-    };
-    check(
-        "ImageId",
-        want.image_id.is_some() && want.image_id != have.image_id,
-    );
-    check(
-        "InstanceTypes",
-        want.instance_types.is_some() && want.instance_types != have.instance_types,
-    );
-    check(
-        "VswitchIds",
-        want.vswitch_ids.is_some() && want.vswitch_ids != have.vswitch_ids,
-    );
-    check(
-        "KeyPairName",
-        want.key_pair_name.is_some() && want.key_pair_name != have.key_pair_name,
-    );
-    check(
-        "SystemDiskSize",
-        want.system_disk_size.is_some() && want.system_disk_size != have.system_disk_size,
-    );
-    check(
-        "DataDisks",
-        want.data_disks.is_some() && want.data_disks != have.data_disks,
-    );
-    if let Some(config) = want_config
-        && observed_settings.kubernetes_config.as_ref() != Some(config)
-    {
-        drifted.push("KubernetesConfig".into());
+    fn differing<T: Clone + PartialEq>(want: &Option<T>, have: &Option<T>) -> Option<T> {
+        want.as_ref().filter(|w| Some(*w) != have.as_ref()).cloned()
     }
-    drifted
+    let group = wire::ScalingGroup {
+        image_id: differing(&want.image_id, &have.image_id),
+        instance_types: differing(&want.instance_types, &have.instance_types),
+        vswitch_ids: differing(&want.vswitch_ids, &have.vswitch_ids),
+        key_pair_name: differing(&want.key_pair_name, &have.key_pair_name),
+        system_disk_size: differing(&want.system_disk_size, &have.system_disk_size),
+        data_disks: differing(&want.data_disks, &have.data_disks),
+        ..Default::default()
+    };
+    let config = want_config
+        .filter(|config| observed_settings.kubernetes_config.as_ref() != Some(*config))
+        .cloned();
+    if group == wire::ScalingGroup::default() && config.is_none() {
+        return Ok(None);
+    }
+    Ok(Some((group, config)))
+}
+
+/// Template settings that differ (scaling group fields the user declared, Kubernetes config).
+pub fn drift(desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
+    let Ok(modification) = modification(desired, observed) else {
+        return vec!["provider".into()];
+    };
+    let Some((group, config)) = modification else {
+        return Vec::new();
+    };
+    [
+        ("ImageId", group.image_id.is_some()),
+        ("InstanceTypes", group.instance_types.is_some()),
+        ("VswitchIds", group.vswitch_ids.is_some()),
+        ("KeyPairName", group.key_pair_name.is_some()),
+        ("SystemDiskSize", group.system_disk_size.is_some()),
+        ("DataDisks", group.data_disks.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, differs)| *differs)
+    .map(|(name, _)| format!("ScalingGroup.{name}"))
+    .chain(config.map(|_| "KubernetesConfig".to_owned()))
+    .collect()
 }
 
 /// The operation an ENS action is counted as.
@@ -287,21 +296,18 @@ impl NodePoolProvider for EnsProvider {
         desired: &DesiredPool,
         count: CountUpdate,
     ) -> Result<(), CloudError> {
-        if !drift(desired, observed).is_empty() {
-            let (scaling_group, kubernetes_config) = ens_spec(desired)?;
-            // The size is not a template setting: ModifyClusterNodePool refuses DesiredSize.
-            let template = wire::ScalingGroup {
-                desired_size: None,
-                ..scaling_group.clone()
-            };
+        if let Some((scaling_group, kubernetes_config)) = modification(desired, observed)? {
+            // The size is not a template setting (ModifyClusterNodePool refuses DesiredSize),
+            // and a setting left out stays as it is.
             let request = ModifyClusterNodePoolRequest {
                 cluster_id: cluster.into(),
                 nodepool_info: wire::NodepoolInfo {
                     nodepool_id: Some(observed.id.clone()),
                     ..Default::default()
                 },
-                scaling_group: Some(template),
-                kubernetes_config: kubernetes_config.cloned(),
+                scaling_group: (scaling_group != wire::ScalingGroup::default())
+                    .then_some(scaling_group),
+                kubernetes_config,
             };
             self.call(&request, true).await?;
         }

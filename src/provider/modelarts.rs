@@ -168,7 +168,20 @@ fn observed_resources(observed: &ObservedPool) -> wire::Resources {
     }
 }
 
-/// The merge patch converging `observed` to `desired`.
+/// A list that is a set, in one order, so the cloud's order is never a difference.
+fn as_set<T: serde::Serialize + Clone>(items: &Option<Vec<T>>) -> Vec<String> {
+    let mut keys: Vec<String> = items
+        .iter()
+        .flatten()
+        .map(|item| serde_json::to_string(item).unwrap_or_default())
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// The merge patch converging `observed` to `desired`: only the labels that differ (a removed
+/// one as null, since maps merge key by key), the taints or tags when they differ (lists are
+/// replaced whole), and the count when it moves.
 pub fn patch_body(
     desired: &DesiredPool,
     observed: &ObservedPool,
@@ -177,12 +190,14 @@ pub fn patch_body(
     let (want, _) = resources(desired)?;
     let have = observed_resources(observed);
     let mut patch = serde_json::Map::new();
-    // Maps merge key by key: removed labels must be sent as null.
     let mut labels = serde_json::Map::new();
+    let had = have.labels.clone().unwrap_or_default();
     for (k, v) in want.labels.iter().flatten() {
-        labels.insert(k.clone(), json!(v));
+        if had.get(k) != Some(v) {
+            labels.insert(k.clone(), json!(v));
+        }
     }
-    for k in have.labels.iter().flatten().map(|(k, _)| k) {
+    for k in had.keys() {
         if !want.labels.as_ref().is_some_and(|l| l.contains_key(k)) {
             labels.insert(k.clone(), Value::Null);
         }
@@ -190,13 +205,18 @@ pub fn patch_body(
     if !labels.is_empty() {
         patch.insert("labels".into(), Value::Object(labels));
     }
-    // Lists are replaced whole.
-    patch.insert(
-        "taints".into(),
-        json!(want.taints.clone().unwrap_or_default()),
-    );
-    patch.insert("tags".into(), json!(want.tags.clone().unwrap_or_default()));
-    if let CountUpdate::Set(n) = count {
+    if as_set(&want.taints) != as_set(&have.taints) {
+        patch.insert(
+            "taints".into(),
+            json!(want.taints.clone().unwrap_or_default()),
+        );
+    }
+    if as_set(&want.tags) != as_set(&have.tags) {
+        patch.insert("tags".into(), json!(want.tags.clone().unwrap_or_default()));
+    }
+    if let CountUpdate::Set(n) = count
+        && have.count != Some(i64::from(n))
+    {
         patch.insert("count".into(), json!(n));
         let max = want.max_count.map_or(i64::from(n), |m| m.max(i64::from(n)));
         patch.insert("maxCount".into(), json!(max));
@@ -214,10 +234,10 @@ pub fn drift(desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
     if want.labels.clone().unwrap_or_default() != have.labels.clone().unwrap_or_default() {
         drifted.push("resources.labels".into());
     }
-    if want.taints.clone().unwrap_or_default() != have.taints.clone().unwrap_or_default() {
+    if as_set(&want.taints) != as_set(&have.taints) {
         drifted.push("resources.taints".into());
     }
-    if want.tags.clone().unwrap_or_default() != have.tags.clone().unwrap_or_default() {
+    if as_set(&want.tags) != as_set(&have.tags) {
         drifted.push("resources.tags".into());
     }
     drifted
@@ -317,6 +337,13 @@ impl NodePoolProvider for ModelArtsProvider {
         count: CountUpdate,
     ) -> Result<(), CloudError> {
         let body = patch_body(desired, observed, count)?;
+        if body["spec"]["resources"]
+            .as_object()
+            .is_some_and(|r| r.is_empty())
+        {
+            // Nothing differs: no call.
+            return Ok(());
+        }
         self.merge_patch(resource_pool, &observed.id, &body).await
     }
 
@@ -354,6 +381,91 @@ impl NodePoolProvider for ModelArtsProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn declared(labels: &[(&str, &str)], count: i64) -> DesiredPool {
+        let resources = wire::Resources {
+            flavor: Some("modelarts.vm.2u4g.dcc".into()),
+            count: Some(count),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            taints: Some(vec![
+                wire::Taint {
+                    key: "a".into(),
+                    effect: "NoSchedule".into(),
+                    ..Default::default()
+                },
+                wire::Taint {
+                    key: "b".into(),
+                    effect: "NoSchedule".into(),
+                    ..Default::default()
+                },
+            ]),
+            ..Default::default()
+        };
+        DesiredPool {
+            name: "p".into(),
+            spec: PoolSpec::ModelArts {
+                spec: wire::NodePoolSpec {
+                    resources: Some(resources),
+                    ..Default::default()
+                },
+                annotations: BTreeMap::new(),
+            },
+        }
+    }
+
+    /// What the cloud reports of `pool`, with its taints in the other order.
+    fn reported(pool: &DesiredPool) -> ObservedPool {
+        let PoolSpec::ModelArts { spec, .. } = &pool.spec else {
+            unreachable!()
+        };
+        let mut spec = spec.clone();
+        if let Some(taints) = spec.resources.as_mut().and_then(|r| r.taints.as_mut()) {
+            taints.reverse();
+        }
+        let mut observed = observe(&NodePool::default());
+        observed.spec = CloudSpec::ModelArts(Box::new(spec));
+        observed
+    }
+
+    #[test]
+    fn a_patch_carries_only_what_changed() {
+        let cloud = reported(&declared(&[("team", "ml"), ("tier", "gold")], 2));
+        let label_only = patch_body(
+            &declared(&[("team", "infra"), ("tier", "gold")], 2),
+            &cloud,
+            CountUpdate::Set(2),
+        )
+        .unwrap();
+        assert_eq!(
+            label_only,
+            json!({"spec": {"resources": {"labels": {"team": "infra"}}}})
+        );
+        let removed =
+            patch_body(&declared(&[("team", "ml")], 2), &cloud, CountUpdate::Set(2)).unwrap();
+        assert_eq!(
+            removed,
+            json!({"spec": {"resources": {"labels": {"tier": null}}}})
+        );
+        let same = declared(&[("team", "ml"), ("tier", "gold")], 2);
+        let count_only = patch_body(&same, &cloud, CountUpdate::Set(4)).unwrap();
+        assert_eq!(
+            count_only,
+            json!({"spec": {"resources": {"count": 4, "maxCount": 4}}})
+        );
+        assert!(
+            drift(&same, &cloud).is_empty(),
+            "reordered taints are no drift"
+        );
+        assert_eq!(
+            patch_body(&same, &cloud, CountUpdate::Set(2)).unwrap(),
+            json!({"spec": {"resources": {}}})
+        );
+    }
 
     /// Bucket counts that each fit a node count but not their sum saturate `current` instead of
     /// overflowing it (a panic in debug builds, a wrapped count below `ready` otherwise).

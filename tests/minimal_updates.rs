@@ -1,0 +1,166 @@
+//! An update sends only what changed: on each cloud, the recorded request bodies of a
+//! settings-only, a count-only and a mixed change, made by the real operator against the
+//! simulator and a real API server.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use kube::api::{Patch, PatchParams};
+use nodepool_sim::RecordedRequest;
+use serde_json::{Value, json};
+use support::operator::*;
+use support::wait_for;
+
+/// Applies `patch` to the sample NodePool and returns the cloud writes it caused, once the
+/// pool is Ready again with `nodes` nodes.
+async fn change(env: &Env, which: Which, patch: Value, nodes: i32) -> Vec<RecordedRequest> {
+    let name = name_of(which);
+    let mark = env.sim.requests().last().unwrap().seq;
+    let generation = env.pools().get(name).await.unwrap().metadata.generation;
+    env.pools()
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    let writes = |requests: Vec<RecordedRequest>| -> Vec<RecordedRequest> {
+        requests
+            .into_iter()
+            .filter(|r| {
+                r.seq > mark
+                    && r.method != "GET"
+                    && !r.operation.starts_with("Describe")
+                    && r.operation != "token"
+            })
+            .collect()
+    };
+    let sim = &env.sim;
+    wait_for("the change reaches the cloud", DEADLINE, || async {
+        writes(sim.requests())
+            .iter()
+            .any(|r| r.status == Some(200))
+            .then_some(())
+    })
+    .await;
+    env.wait_pool(name, "Ready with the change", |p| {
+        let status = p.status.clone().unwrap_or_default();
+        p.metadata.generation != generation
+            && status.observed_generation == p.metadata.generation
+            && status.current_node == Some(nodes)
+            && condition(p, "Ready") == Some(("True".into(), "PoolReady".into()))
+    })
+    .await;
+    writes(env.sim.requests())
+}
+
+fn keys(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+/// An ENS parameter that carries JSON (sent as a string in the RPC query).
+fn ens_json(request: &RecordedRequest, key: &str) -> Value {
+    let value = request.params.as_ref().unwrap()[key].clone();
+    match value {
+        Value::String(text) => serde_json::from_str(&text).unwrap(),
+        other => other,
+    }
+}
+
+#[tokio::test]
+async fn a_cce_update_carries_only_the_changed_labels_or_the_count() {
+    let env = setup(Which::Cce).await;
+    env.apply_all(sample(Which::Cce.sample(), &env.sim)).await;
+    env.wait_ready("cce-workers", 2).await;
+    let spec = |writes: &[RecordedRequest]| {
+        assert_eq!(writes.len(), 1, "{writes:?}");
+        assert_eq!(writes[0].operation, "update");
+        writes[0].body.as_ref().unwrap()["spec"].clone()
+    };
+
+    let label = change(&env, Which::Cce, Which::Cce.change_patch(), 2).await;
+    let sent = spec(&label);
+    assert_eq!(keys(&sent), ["initialNodeCount", "nodeTemplate"], "{sent}");
+    assert_eq!(keys(&sent["nodeTemplate"]), ["k8sTags"], "{sent}");
+    assert_eq!(sent["nodeTemplate"]["k8sTags"]["team"], "infra");
+    // The count protection: CCE drains a pool whose update omits it.
+    assert_eq!(sent["initialNodeCount"], 2);
+
+    let count = change(&env, Which::Cce, Which::Cce.count_patch(3), 3).await;
+    assert_eq!(spec(&count), json!({"initialNodeCount": 3}));
+
+    let mixed = json!({"spec": {"cce": {"initialNodeCount": 4, "nodeTemplate": {"k8sTags": {"team": "ops"}}}}});
+    let both = spec(&change(&env, Which::Cce, mixed, 4).await);
+    assert_eq!(keys(&both), ["initialNodeCount", "nodeTemplate"], "{both}");
+    assert_eq!(keys(&both["nodeTemplate"]), ["k8sTags"], "{both}");
+    assert_eq!(both["nodeTemplate"]["k8sTags"]["team"], "ops");
+    assert_eq!(both["initialNodeCount"], 4);
+}
+
+#[tokio::test]
+async fn a_modelarts_patch_carries_only_the_changed_label_or_the_count() {
+    let env = setup(Which::ModelArts).await;
+    env.apply_all(sample(Which::ModelArts.sample(), &env.sim))
+        .await;
+    env.wait_ready("modelarts-train", 2).await;
+    let body = |writes: &[RecordedRequest]| {
+        assert_eq!(writes.len(), 1, "{writes:?}");
+        assert_eq!(writes[0].operation, "patch");
+        writes[0].body.clone().unwrap()
+    };
+    let label = change(&env, Which::ModelArts, Which::ModelArts.change_patch(), 2).await;
+    assert_eq!(
+        body(&label),
+        json!({"spec": {"resources": {"labels": {"team": "infra"}}}})
+    );
+    let count = change(&env, Which::ModelArts, Which::ModelArts.count_patch(3), 3).await;
+    assert_eq!(
+        body(&count),
+        json!({"spec": {"resources": {"count": 3, "maxCount": 3}}})
+    );
+    let mixed = json!({"spec": {"modelarts": {"resources": {"count": 4, "maxCount": 4, "labels": {"team": "ops"}}}}});
+    assert_eq!(
+        body(&change(&env, Which::ModelArts, mixed, 4).await),
+        json!({"spec": {"resources": {"labels": {"team": "ops"}, "count": 4, "maxCount": 4}}})
+    );
+}
+
+#[tokio::test]
+async fn an_ens_change_modifies_only_the_changed_setting_and_scales_only_for_the_count() {
+    let env = setup(Which::Ens).await;
+    env.apply_all(sample(Which::Ens.sample(), &env.sim)).await;
+    env.wait_ready("ens-edge", 2).await;
+    let operations = |writes: &[RecordedRequest]| -> Vec<String> {
+        writes.iter().map(|r| r.operation.clone()).collect()
+    };
+
+    let image = change(&env, Which::Ens, Which::Ens.change_patch(), 2).await;
+    assert_eq!(operations(&image), ["ModifyClusterNodePool"]);
+    assert_eq!(
+        ens_json(&image[0], "ScalingGroup"),
+        json!({"ImageId": "m-newimage"})
+    );
+    assert!(
+        image[0]
+            .params
+            .as_ref()
+            .unwrap()
+            .get("KubernetesConfig")
+            .is_none()
+    );
+
+    let count = change(&env, Which::Ens, Which::Ens.count_patch(3), 3).await;
+    assert_eq!(operations(&count), ["ScaleClusterNodePool"]);
+
+    let mixed =
+        json!({"spec": {"ens": {"scalingGroup": {"desiredSize": 4, "imageId": "m-other"}}}});
+    let both = change(&env, Which::Ens, mixed, 4).await;
+    assert_eq!(
+        operations(&both),
+        ["ModifyClusterNodePool", "ScaleClusterNodePool"]
+    );
+    assert_eq!(
+        ens_json(&both[0], "ScalingGroup"),
+        json!({"ImageId": "m-other"})
+    );
+}
