@@ -7,6 +7,7 @@
 mod support;
 
 use kube::api::{Patch, PatchParams};
+use nodepool_operator::provider::NodePoolProvider;
 use nodepool_sim::RecordedRequest;
 use serde_json::{Value, json};
 use support::operator::*;
@@ -163,4 +164,75 @@ async fn an_ens_change_modifies_only_the_changed_setting_and_scales_only_for_the
         ens_json(&both[0], "ScalingGroup"),
         json!({"ImageId": "m-other"})
     );
+}
+
+/// Ten poll windows of a settled CCE pool and a ModelArts pool with two taints and two tags,
+/// which the cloud lists in an order of its own and to whose labels it adds its own key: no
+/// write at all.
+#[tokio::test]
+async fn what_the_cloud_adds_or_reorders_causes_no_write() {
+    use std::time::Duration;
+
+    let mut env = Env::new(nodepool_sim::SimConfig {
+        timing: support::fast_timing(100, 50),
+        reorder_lists: true,
+        ..nodepool_sim::SimConfig::default()
+    })
+    .await;
+    env.apply_all(sample(Which::Cce.account(), &env.sim)).await;
+    let sets = json!({
+        "taints": [{"key": "a", "effect": "NoSchedule"}, {"key": "b", "value": "x", "effect": "NoExecute"}],
+    });
+    let mut cce = sample(Which::Cce.sample(), &env.sim).remove(0);
+    cce["spec"]["cce"]["nodeTemplate"]["taints"] = sets["taints"].clone();
+    cce["spec"]["cce"]["nodeTemplate"]["userTags"] =
+        json!([{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]);
+    let mut modelarts = sample(Which::ModelArts.sample(), &env.sim).remove(0);
+    modelarts["spec"]["modelarts"]["resources"]["taints"] = sets["taints"].clone();
+    modelarts["spec"]["modelarts"]["resources"]["tags"] =
+        json!([{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]);
+    // Each NodePool's own interval wins over the samples' account setting.
+    cce["spec"]["pollIntervalSeconds"] = json!(1);
+    modelarts["spec"]["pollIntervalSeconds"] = json!(1);
+    env.apply_all(vec![cce, modelarts]).await;
+    env.start_operator(Duration::from_secs(1));
+    env.wait_ready("cce-workers", 2).await;
+    env.wait_ready("modelarts-train", 2).await;
+    // The cloud really lists them in the other order.
+    let cloud = support::clients::cce(
+        &env.sim,
+        support::clients::ak_sk(),
+        support::clients::transport(Default::default()),
+    );
+    let listed = cloud
+        .find(support::CLUSTER, "cce-workers")
+        .await
+        .unwrap()
+        .unwrap();
+    let nodepool_operator::provider::CloudSpec::Cce(spec) = listed.spec else {
+        panic!("CCE reports the pool's settings")
+    };
+    let taints = spec.node_template.unwrap().taints.unwrap();
+    assert_eq!(taints[0].key, "b");
+    let sim = &env.sim;
+    let settled = sim.requests().last().unwrap().seq;
+    let lists = |cloud: &str| {
+        sim.requests()
+            .iter()
+            .filter(|r| r.seq > settled && r.operation == "list" && r.path.contains(cloud))
+            .count()
+    };
+    wait_for("ten poll windows of both pools", DEADLINE, || async {
+        (lists("/clusters/") >= 10 && lists("/pools/") >= 10).then_some(())
+    })
+    .await;
+    let writes: Vec<String> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.seq > settled && r.method != "GET" && r.operation != "token")
+        .map(|r| format!("{} {}", r.operation, r.path))
+        .collect();
+    assert!(writes.is_empty(), "writes on a settled pool: {writes:?}");
+    let cce = env.pools().get("cce-workers").await.unwrap();
+    assert_eq!(condition(&cce, "Reconciling").unwrap().1, "Reconciled");
 }

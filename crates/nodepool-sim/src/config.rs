@@ -59,6 +59,10 @@ pub struct SimConfig {
     pub faults: Vec<FaultRule>,
     /// Seed of the fault-injection random source (deterministic runs).
     pub fault_seed: u64,
+    /// Store set-like lists (CCE taints and userTags, ModelArts taints and tags) in the reverse
+    /// of the order they were sent, as a real cloud may list them in an order of its own.
+    #[serde(default)]
+    pub reorder_lists: bool,
 }
 
 impl Default for SimConfig {
@@ -74,6 +78,7 @@ impl Default for SimConfig {
             max_clock_skew: Duration::from_secs(15 * 60),
             faults: Vec::new(),
             fault_seed: 0,
+            reorder_lists: false,
         }
     }
 }

@@ -8,3 +8,16 @@ pub mod modelarts;
 pub fn cce_timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S%.9f +0000 UTC").to_string()
 }
+
+/// Reverses the set-like lists at `paths` (JSON pointers) of a stored pool, when the
+/// simulator is configured to list them in an order of its own.
+pub fn reorder_lists(config: &crate::SimConfig, body: &mut serde_json::Value, paths: &[&str]) {
+    if !config.reorder_lists {
+        return;
+    }
+    for path in paths {
+        if let Some(serde_json::Value::Array(items)) = body.pointer_mut(path) {
+            items.reverse();
+        }
+    }
+}

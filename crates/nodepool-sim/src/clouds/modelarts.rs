@@ -358,6 +358,11 @@ fn create(
     if body["metadata"]["annotations"].is_null() {
         body["metadata"]["annotations"] = json!({});
     }
+    crate::clouds::reorder_lists(
+        &sim.config,
+        &mut body,
+        &["/spec/resources/taints", "/spec/resources/tags"],
+    );
     let answer = body.clone();
     let created = Pool {
         name: name.clone(),
@@ -432,6 +437,14 @@ fn patch(
     let (count, flavor) = check_resources(&updated["spec"]["resources"])?;
     if flavor != pool.nodes.flavor {
         return Err(invalid("spec.resources.flavor cannot be changed"));
+    }
+    let resources = &patch["spec"]["resources"];
+    if resources.get("taints").is_some() || resources.get("tags").is_some() {
+        crate::clouds::reorder_lists(
+            &sim.config,
+            &mut updated,
+            &["/spec/resources/taints", "/spec/resources/tags"],
+        );
     }
     pool.body = updated;
     let answer = json!({"metadata": {"annotations": pool.body["metadata"]["annotations"]}, "spec": pool.body["spec"]});

@@ -103,6 +103,11 @@ pub(super) fn create(
     }
     template["k8sTags"][POOL_LABEL] = json!(name);
     let flavor = template["flavor"].as_str().unwrap_or_default().to_owned();
+    crate::clouds::reorder_lists(
+        &sim.config,
+        &mut body,
+        &["/spec/nodeTemplate/taints", "/spec/nodeTemplate/userTags"],
+    );
     let target = bounded_target(&body["spec"], count);
     let created = Pool {
         uid: uid.clone(),
@@ -227,6 +232,13 @@ pub(super) fn update(
         Some(count)
     };
     stored["metadata"]["updateTimestamp"] = json!(cce_timestamp(req.now));
+    if template.get("taints").is_some() || template.get("userTags").is_some() {
+        crate::clouds::reorder_lists(
+            &sim.config,
+            stored,
+            &["/spec/nodeTemplate/taints", "/spec/nodeTemplate/userTags"],
+        );
+    }
     let target = count.map(|c| bounded_target(&stored["spec"], c));
     let current_target = pool.nodes.target;
     let target = target.unwrap_or_else(|| bounded_target(&pool.body["spec"], current_target));
