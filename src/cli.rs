@@ -1,5 +1,5 @@
-//! The `nodepool-operator` command line: `run` the controller, print the `crds`, `import`
-//! existing pools.
+//! The `nodepool-operator` command line: `run` the controller, print the `crds` and the
+//! `fields` contract, `import` existing pools.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -98,6 +98,8 @@ pub enum Command {
     },
     /// Print the CRDs as YAML.
     Crds,
+    /// Print the change contract of every cloud field as Markdown (docs/fields.md).
+    Fields,
     /// Print NodePool manifests for the pools a cloud already runs (listed through a
     /// CloudAccount; kubeconfig as for `run`), to adopt them by applying the output.
     Import(ImportArgs),
@@ -245,6 +247,16 @@ impl Cli {
                     Ok(())
                 }
                 Err(e) => Err(e.into()),
+            },
+            Command::Fields => match crate::api::fields::markdown() {
+                Ok(text) => {
+                    print!("{text}");
+                    Ok(())
+                }
+                Err(unclassified) => Err(anyhow::anyhow!(
+                    "fields without a change class: {}",
+                    unclassified.join(", ")
+                )),
             },
             Command::Import(args) => {
                 async {

@@ -480,3 +480,108 @@ async fn kubectl_explain_describes_every_field() {
         }
     }
 }
+
+/// The change contract at `kubectl apply` time: a change to an immutable field is refused with
+/// a message naming it and saying what to do; in-place and new-nodes-only changes go through.
+#[tokio::test]
+async fn kubectl_refuses_changes_to_immutable_fields_by_name() {
+    let cluster = Cluster::shared().await;
+    let ns = cluster.namespace("contract").await;
+    for sample in [
+        "nodepool-cce.yaml",
+        "nodepool-modelarts.yaml",
+        "nodepool-ens.yaml",
+    ] {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/samples/").to_owned() + sample;
+        let (ok, _, err) = cluster.kubectl(&["apply", "-n", &ns, "-f", &path]).await;
+        assert!(ok, "{sample}: {err}");
+    }
+    let refused = [
+        (
+            "cce-workers",
+            r#"{"spec":{"cce":{"type":"ElasticBMS"}}}"#,
+            "cce.type",
+        ),
+        (
+            "cce-workers",
+            r#"{"spec":{"cce":{"clusterId":"other"}}}"#,
+            "cce.clusterId",
+        ),
+        (
+            "cce-workers",
+            r#"{"spec":{"cce":{"nodeManagement":{"serverGroupReference":"g"}}}}"#,
+            "cce.nodeManagement",
+        ),
+        (
+            "cce-workers",
+            r#"{"spec":{"cce":{"nodeTemplate":{"os":"Ubuntu 22.04"}}}}"#,
+            "cce.nodeTemplate.os",
+        ),
+        (
+            "cce-workers",
+            r#"{"spec":{"cce":{"nodeTemplate":{"rootVolume":{"size":80}}}}}"#,
+            "cce.nodeTemplate.rootVolume",
+        ),
+        (
+            "cce-workers",
+            r#"{"spec":{"cce":{"nodeTemplate":{"extendParam":{"maxPods":64}}}}}"#,
+            "cce.nodeTemplate.extendParam",
+        ),
+        (
+            "cce-workers",
+            r#"{"spec":{"cce":{"nodeTemplate":{"flavor":"c7.large.2"}}}}"#,
+            "cce.nodeTemplate.flavor",
+        ),
+        (
+            "modelarts-train",
+            r#"{"spec":{"modelarts":{"resources":{"network":{"vpc":"v"}}}}}"#,
+            "modelarts.resources.network",
+        ),
+        (
+            "modelarts-train",
+            r#"{"spec":{"modelarts":{"annotations":{"os.modelarts/billing.mode":"1"}}}}"#,
+            "modelarts.annotations",
+        ),
+        (
+            "ens-edge",
+            r#"{"spec":{"ens":{"scalingGroup":{"instanceChargeType":"PrePaid"}}}}"#,
+            "ens.scalingGroup.instanceChargeType",
+        ),
+        ("ens-edge", r#"{"spec":{"poolName":"renamed"}}"#, "poolName"),
+    ];
+    for (name, patch, field) in refused {
+        let (ok, _, err) = cluster
+            .kubectl(&[
+                "patch", "np", name, "-n", &ns, "--type", "merge", "-p", patch,
+            ])
+            .await;
+        assert!(!ok, "{field}: the change went through");
+        assert!(
+            err.contains(&format!("{field} cannot be changed in place"))
+                && err.contains("create a new NodePool"),
+            "{field}: {err}"
+        );
+    }
+    let accepted = [
+        (
+            "cce-workers",
+            r#"{"spec":{"cce":{"initialNodeCount":3,"nodeTemplate":{"k8sTags":{"team":"infra"}}}}}"#,
+        ),
+        (
+            "modelarts-train",
+            r#"{"spec":{"modelarts":{"resources":{"taints":[{"key":"gpu","effect":"NoSchedule"}]}}}}"#,
+        ),
+        (
+            "ens-edge",
+            r#"{"spec":{"ens":{"scalingGroup":{"imageId":"m-new","desiredSize":3}}}}"#,
+        ),
+    ];
+    for (name, patch) in accepted {
+        let (ok, _, err) = cluster
+            .kubectl(&[
+                "patch", "np", name, "-n", &ns, "--type", "merge", "-p", patch,
+            ])
+            .await;
+        assert!(ok, "{name} {patch}: {err}");
+    }
+}

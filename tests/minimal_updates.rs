@@ -81,7 +81,17 @@ async fn a_cce_update_carries_only_the_changed_labels_or_the_count() {
 
     let label = change(&env, Which::Cce, Which::Cce.change_patch(), 2).await;
     let sent = spec(&label);
-    assert_eq!(keys(&sent), ["initialNodeCount", "nodeTemplate"], "{sent}");
+    assert_eq!(
+        keys(&sent),
+        [
+            "initialNodeCount",
+            "labelPolicyOnExistingNodes",
+            "nodeTemplate"
+        ],
+        "{sent}"
+    );
+    // The nodes already running get the change too, not only new ones.
+    assert_eq!(sent["labelPolicyOnExistingNodes"], "refresh");
     assert_eq!(keys(&sent["nodeTemplate"]), ["k8sTags"], "{sent}");
     assert_eq!(sent["nodeTemplate"]["k8sTags"]["team"], "infra");
     // The count protection: CCE drains a pool whose update omits it.
@@ -92,7 +102,15 @@ async fn a_cce_update_carries_only_the_changed_labels_or_the_count() {
 
     let mixed = json!({"spec": {"cce": {"initialNodeCount": 4, "nodeTemplate": {"k8sTags": {"team": "ops"}}}}});
     let both = spec(&change(&env, Which::Cce, mixed, 4).await);
-    assert_eq!(keys(&both), ["initialNodeCount", "nodeTemplate"], "{both}");
+    assert_eq!(
+        keys(&both),
+        [
+            "initialNodeCount",
+            "labelPolicyOnExistingNodes",
+            "nodeTemplate"
+        ],
+        "{both}"
+    );
     assert_eq!(keys(&both["nodeTemplate"]), ["k8sTags"], "{both}");
     assert_eq!(both["nodeTemplate"]["k8sTags"]["team"], "ops");
     assert_eq!(both["initialNodeCount"], 4);

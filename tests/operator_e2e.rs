@@ -290,7 +290,7 @@ async fn invalid_specs_are_rejected_by_the_schema_or_reported() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, kube::Error::Api(s) if s.code == 422 && s.message.contains("clusterId is immutable"))
+        matches!(error, kube::Error::Api(s) if s.code == 422 && s.message.contains("cce.clusterId cannot be changed in place"))
     );
 }
 

@@ -1,9 +1,11 @@
 //! The operator's API (group `nodepool.io`, version `v1alpha1`): [`NodePool`] declares one cloud
 //! node pool, [`CloudAccount`] says how to reach a cloud account. The CRDs under `crds/` are
-//! generated from these types (`nodepool-operator crds`).
+//! generated from these types (`nodepool-operator crds`), and the change contract of every cloud
+//! field (`docs/fields.md`) from their descriptions ([`fields`]).
 
 mod cloudaccount;
 mod conditions;
+pub mod fields;
 mod nodepool;
 
 pub use cloudaccount::{

@@ -84,7 +84,7 @@ pub enum DeletionPolicy {
     cel,
     validation = Rule::new("[has(self.cce), has(self.modelarts), has(self.ens)].exists_one(x, x)").message("exactly one of cce, modelarts, ens must be set"),
     validation = Rule::new("has(self.cce) == has(oldSelf.cce) && has(self.modelarts) == has(oldSelf.modelarts) && has(self.ens) == has(oldSelf.ens)").message("the provider cannot be changed"),
-    validation = Rule::new("has(self.poolName) == has(oldSelf.poolName) && (!has(self.poolName) || self.poolName == oldSelf.poolName)").message("poolName is immutable"),
+    validation = Rule::new("has(self.poolName) == has(oldSelf.poolName) && (!has(self.poolName) || self.poolName == oldSelf.poolName)").message("poolName cannot be changed in place: create a new NodePool with the new value, then delete this one"),
     validation = Rule::new("!has(self.cce) || !has(self.poolName) || (self.poolName.matches('^[a-z]([a-z0-9-]{0,48}[a-z0-9])?$') && self.poolName != 'DefaultPool')").message("a CCE pool name has 1 to 50 characters: lowercase letters, digits and hyphens, starting with a letter, not ending with a hyphen, not DefaultPool"),
     validation = Rule::new("!has(self.modelarts) || !has(self.poolName) || (self.poolName.matches('^[a-z][a-z0-9-]{0,48}[a-z0-9]$') && !self.poolName.endsWith('-default'))").message("a ModelArts node pool name has 2 to 50 characters: lowercase letters, digits and hyphens, starting with a letter, not ending with - or -default")
 )]
@@ -92,7 +92,7 @@ pub enum DeletionPolicy {
 pub struct NodePoolSpec {
     /// The CloudAccount (in this namespace) whose credentials and endpoints reach the cloud.
     pub account_ref: AccountRef,
-    /// The cloud pool's name (CCE and ModelArts `metadata.name`, ENS `NodepoolInfo.Name`); defaults to `metadata.name`; immutable.
+    /// [immutable] The cloud pool's name (CCE and ModelArts `metadata.name`, ENS `NodepoolInfo.Name`); defaults to `metadata.name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool_name: Option<String>,
     /// What deleting the NodePool does to the cloud pool: `Delete` (default) deletes it and waits until it is gone, `Orphan` leaves it as it is.
@@ -123,91 +123,104 @@ pub struct NodePoolSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[x_kube(
     cel,
-    validation = Rule::new("self.clusterId == oldSelf.clusterId").message("clusterId is immutable")
+    validation = Rule::new("self.clusterId == oldSelf.clusterId").message("cce.clusterId cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.type) == has(oldSelf.type) && (!has(self.type) || self.type == oldSelf.type)").message("cce.type cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.nodeManagement) == has(oldSelf.nodeManagement) && (!has(self.nodeManagement) || self.nodeManagement == oldSelf.nodeManagement)").message("cce.nodeManagement cannot be changed in place: create a new NodePool with the new value, then delete this one")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct CcePoolSpec {
-    /// The CCE cluster of the pool (`{cluster_id}` in CCE's node-pool API path); immutable.
+    /// [immutable] The CCE cluster of the pool (`{cluster_id}` in CCE's node-pool API path).
     pub cluster_id: String,
-    /// CCE `spec.type`: `vm` (default, ECS virtual machines), `ElasticBMS` (elastic bare-metal servers, CCE Turbo clusters) or `pm` (bare-metal servers).
+    /// [immutable] CCE `spec.type`: `vm` (default, ECS virtual machines), `ElasticBMS` (elastic bare-metal servers, CCE Turbo clusters) or `pm` (bare-metal servers).
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["vm", "ElasticBMS", "pm"]))]
     pub pool_type: Option<String>,
     /// CCE `spec.nodeTemplate`: the settings every node of the pool is created with.
     pub node_template: CceNodeTemplate,
-    /// CCE `spec.initialNodeCount`: the pool's node count (0-1000, and no more than the cluster's node limit), enforced unless autoscaling is enabled.
+    /// [in place] CCE `spec.initialNodeCount`: the pool's node count (0-1000, and no more than the cluster's node limit), enforced unless autoscaling is enabled.
     #[schemars(range(min = 0, max = 1000))]
     pub initial_node_count: i32,
     /// CCE `spec.autoscaling`: the cloud's autoscaler; while it is enabled the node count is observed, never enforced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<CceAutoscaling>,
-    /// CCE `spec.nodeManagement` (`serverGroupReference`: the ECS group every node is created in), passed to CCE as written.
+    /// [immutable] CCE `spec.nodeManagement` (`serverGroupReference`: the ECS group every node is created in), passed to CCE as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub node_management: Option<Value>,
 }
 
-/// CCE `spec.nodeTemplate`: the settings of every node of the pool; `flavor` and `az` cannot change.
+/// CCE `spec.nodeTemplate`: the settings of every node of the pool (each field says how it may change).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[x_kube(
     cel,
-    validation = Rule::new("self.flavor == oldSelf.flavor && self.az == oldSelf.az").message("flavor and az cannot be changed"),
+    validation = Rule::new("self.flavor == oldSelf.flavor").message("cce.nodeTemplate.flavor cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("self.az == oldSelf.az").message("cce.nodeTemplate.az cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("self.rootVolume == oldSelf.rootVolume").message("cce.nodeTemplate.rootVolume cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.os) == has(oldSelf.os) && (!has(self.os) || self.os == oldSelf.os)").message("cce.nodeTemplate.os cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.login) == has(oldSelf.login) && (!has(self.login) || self.login == oldSelf.login)").message("cce.nodeTemplate.login cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.dataVolumes) == has(oldSelf.dataVolumes) && (!has(self.dataVolumes) || self.dataVolumes == oldSelf.dataVolumes)").message("cce.nodeTemplate.dataVolumes cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.extendParam) == has(oldSelf.extendParam) && (!has(self.extendParam) || self.extendParam == oldSelf.extendParam)").message("cce.nodeTemplate.extendParam cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.storage) == has(oldSelf.storage) && (!has(self.storage) || self.storage == oldSelf.storage)").message("cce.nodeTemplate.storage cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.runtime) == has(oldSelf.runtime) && (!has(self.runtime) || self.runtime == oldSelf.runtime)").message("cce.nodeTemplate.runtime cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.nodeNicSpec) == has(oldSelf.nodeNicSpec) && (!has(self.nodeNicSpec) || self.nodeNicSpec == oldSelf.nodeNicSpec)").message("cce.nodeTemplate.nodeNicSpec cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.publicIP) == has(oldSelf.publicIP) && (!has(self.publicIP) || self.publicIP == oldSelf.publicIP)").message("cce.nodeTemplate.publicIP cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.billingMode) == has(oldSelf.billingMode) && (!has(self.billingMode) || self.billingMode == oldSelf.billingMode)").message("cce.nodeTemplate.billingMode cannot be changed in place: create a new NodePool with the new value, then delete this one"),
     validation = Rule::new("!has(self.dataVolumes) || self.dataVolumes.all(v, !has(v.size) || (v.size >= 100 && v.size <= 32768))").message("data volumes are 100 to 32768 GiB"),
     validation = Rule::new("!has(self.rootVolume.size) || (self.rootVolume.size >= 40 && self.rootVolume.size <= 1024)").message("the root volume is 40 to 1024 GiB")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct CceNodeTemplate {
-    /// CCE `spec.nodeTemplate.flavor`: the nodes' ECS flavor (e.g. `s6.large.2`); cannot change.
+    /// [immutable] CCE `spec.nodeTemplate.flavor`: the nodes' ECS flavor (e.g. `s6.large.2`).
     #[schemars(length(min = 1))]
     pub flavor: String,
-    /// CCE `spec.nodeTemplate.az`: the nodes' availability zone (e.g. `cn-north-4a`; `random` lets CCE choose per scale-out); cannot change.
+    /// [immutable] CCE `spec.nodeTemplate.az`: the nodes' availability zone (e.g. `cn-north-4a`; `random` lets CCE choose per scale-out).
     #[schemars(length(min = 1))]
     pub az: String,
-    /// CCE `spec.nodeTemplate.os`: the nodes' operating system (e.g. `EulerOS 2.9`); not needed when `extendParam` sets `alpha.cce/NodeImageID`.
+    /// [immutable] CCE `spec.nodeTemplate.os`: the nodes' operating system (e.g. `EulerOS 2.9`); not needed when `extendParam` sets `alpha.cce/NodeImageID`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
-    /// CCE `spec.nodeTemplate.login`: how to log in to the nodes (a key pair).
+    /// [immutable] CCE `spec.nodeTemplate.login`: how to log in to the nodes (a key pair).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<CceLogin>,
-    /// CCE `spec.nodeTemplate.rootVolume`: the nodes' system disk (40 to 1024 GiB).
+    /// [immutable] CCE `spec.nodeTemplate.rootVolume`: the nodes' system disk (40 to 1024 GiB).
     pub root_volume: CceVolume,
-    /// CCE `spec.nodeTemplate.dataVolumes`: the nodes' data disks (at most 16, each 100 to 32768 GiB).
+    /// [immutable] CCE `spec.nodeTemplate.dataVolumes`: the nodes' data disks (at most 16, each 100 to 32768 GiB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 16))]
     pub data_volumes: Option<Vec<CceVolume>>,
     #[serde(rename = "k8sTags", default, skip_serializing_if = "Option::is_none")]
-    /// CCE `spec.nodeTemplate.k8sTags`: Kubernetes labels of the nodes; at most 19 (CCE allows 20 and the operator's ownership mark takes one).
+    /// [in place] CCE `spec.nodeTemplate.k8sTags`: Kubernetes labels of the nodes; at most 19 (CCE allows 20 and the operator's ownership mark takes one).
     #[schemars(extend("maxProperties" = 19))]
     pub k8s_tags: Option<BTreeMap<String, String>>,
-    /// CCE `spec.nodeTemplate.taints`: Kubernetes taints of the nodes (at most 20).
+    /// [in place] CCE `spec.nodeTemplate.taints`: Kubernetes taints of the nodes (at most 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 20))]
     pub taints: Option<Vec<CceTaint>>,
-    /// CCE `spec.nodeTemplate.userTags`: cloud resource tags of the nodes' servers (at most 8).
+    /// [in place] CCE `spec.nodeTemplate.userTags`: cloud resource tags of the nodes' servers (at most 8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 8))]
     pub user_tags: Option<Vec<CceUserTag>>,
-    /// CCE `spec.nodeTemplate.extendParam`: extended node settings (`maxPods`, `alpha.cce/preInstall`, `alpha.cce/postInstall`, `alpha.cce/NodeImageID`, ...), passed to CCE as written.
+    /// [immutable] CCE `spec.nodeTemplate.extendParam`: extended node settings (`maxPods`, `alpha.cce/preInstall`, `alpha.cce/postInstall`, `alpha.cce/NodeImageID`, ...), passed to CCE as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub extend_param: Option<Value>,
-    /// CCE `spec.nodeTemplate.storage`: how the nodes' disks are initialised (`storageSelectors`, `storageGroups`), passed to CCE as written.
+    /// [immutable] CCE `spec.nodeTemplate.storage`: how the nodes' disks are initialised (`storageSelectors`, `storageGroups`), passed to CCE as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub storage: Option<Value>,
-    /// CCE `spec.nodeTemplate.runtime`: the nodes' container runtime (`name`; CCE's default is docker), passed to CCE as written.
+    /// [immutable] CCE `spec.nodeTemplate.runtime`: the nodes' container runtime (`name`; CCE's default is docker), passed to CCE as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub runtime: Option<Value>,
-    /// CCE `spec.nodeTemplate.nodeNicSpec`: the nodes' network interfaces (`primaryNic.subnetId`, `extNics`), passed to CCE as written.
+    /// [immutable] CCE `spec.nodeTemplate.nodeNicSpec`: the nodes' network interfaces (`primaryNic.subnetId`, `extNics`), passed to CCE as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub node_nic_spec: Option<Value>,
-    /// CCE `spec.nodeTemplate.publicIP`: EIPs for the nodes (`ids` of existing EIPs, or `count` and `eip` to create them), passed to CCE as written.
+    /// [immutable] CCE `spec.nodeTemplate.publicIP`: EIPs for the nodes (`ids` of existing EIPs, or `count` and `eip` to create them), passed to CCE as written.
     #[serde(rename = "publicIP", default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub public_ip: Option<Value>,
-    /// CCE `spec.nodeTemplate.billingMode`: the nodes' billing mode (`0` in CCE's examples; CCE documents it as not supported yet).
+    /// [immutable] CCE `spec.nodeTemplate.billingMode`: the nodes' billing mode (`0` in CCE's examples; CCE documents it as not supported yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billing_mode: Option<i32>,
 }
@@ -268,22 +281,22 @@ pub struct CceUserTag {
 )]
 #[serde(rename_all = "camelCase")]
 pub struct CceAutoscaling {
-    /// CCE `autoscaling.enable`: turns CCE autoscaling on; the node count is then observed, never enforced.
+    /// [in place] CCE `autoscaling.enable`: turns CCE autoscaling on; the node count is then observed, never enforced.
     #[serde(default)]
     pub enable: bool,
-    /// CCE `autoscaling.minNodeCount`: the fewest nodes a scale-down leaves (at least 0, at most `maxNodeCount`).
+    /// [in place] CCE `autoscaling.minNodeCount`: the fewest nodes a scale-down leaves (at least 0, at most `maxNodeCount`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub min_node_count: Option<i32>,
-    /// CCE `autoscaling.maxNodeCount`: the most nodes a scale-up reaches (at least `minNodeCount`, at most the cluster's node limit).
+    /// [in place] CCE `autoscaling.maxNodeCount`: the most nodes a scale-up reaches (at least `minNodeCount`, at most the cluster's node limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub max_node_count: Option<i32>,
-    /// CCE `autoscaling.scaleDownCooldownTime`: minutes during which nodes added by a scale-up are not scaled down (at least 0).
+    /// [in place] CCE `autoscaling.scaleDownCooldownTime`: minutes during which nodes added by a scale-up are not scaled down (at least 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub scale_down_cooldown_time: Option<i32>,
-    /// CCE `autoscaling.priority`: the pool's weight; pools of higher weight are scaled up first.
+    /// [in place] CCE `autoscaling.priority`: the pool's weight; pools of higher weight are scaled up first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
 }
@@ -292,60 +305,65 @@ pub struct CceAutoscaling {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[x_kube(
     cel,
-    validation = Rule::new("self.poolName == oldSelf.poolName").message("poolName (the resource pool) is immutable")
+    validation = Rule::new("self.poolName == oldSelf.poolName").message("modelarts.poolName (the resource pool) cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.annotations) == has(oldSelf.annotations) && (!has(self.annotations) || self.annotations == oldSelf.annotations)").message("modelarts.annotations cannot be changed in place: create a new NodePool with the new value, then delete this one")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ModelArtsPoolSpec {
-    /// The resource pool the node pool belongs to (`{pool_name}` in ModelArts' node-pool API path); immutable. The node pool's own name is `spec.poolName`.
+    /// [immutable] The resource pool the node pool belongs to (`{pool_name}` in ModelArts' node-pool API path). The node pool's own name is `spec.poolName`.
     #[schemars(length(min = 1))]
     pub pool_name: String,
-    /// ModelArts `metadata.annotations` of the node pool: billing keys such as `os.modelarts/billing.mode`, `os.modelarts/period.num`, `os.modelarts/order.id`.
+    /// [immutable] ModelArts `metadata.annotations` of the node pool: billing keys such as `os.modelarts/billing.mode`, `os.modelarts/period.num`, `os.modelarts/order.id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotations: Option<BTreeMap<String, String>>,
     /// ModelArts `spec.resources`: the pool's flavor, node count and node settings.
     pub resources: ModelArtsResources,
 }
 
-/// ModelArts `spec.resources` (`PoolResource`): the flavor, node count and node settings of the pool; `flavor` cannot change.
+/// ModelArts `spec.resources` (`PoolResource`): the flavor, node count and node settings of the pool; each field says how it may change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[x_kube(
     cel,
     validation = Rule::new("!has(self.maxCount) || self.maxCount >= self.count").message("maxCount must be at least count"),
-    validation = Rule::new("self.flavor == oldSelf.flavor").message("flavor cannot be changed")
+    validation = Rule::new("self.flavor == oldSelf.flavor").message("modelarts.resources.flavor cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.azs) == has(oldSelf.azs) && (!has(self.azs) || self.azs == oldSelf.azs)").message("modelarts.resources.azs cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.network) == has(oldSelf.network) && (!has(self.network) || self.network == oldSelf.network)").message("modelarts.resources.network cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.extendParams) == has(oldSelf.extendParams) && (!has(self.extendParams) || self.extendParams == oldSelf.extendParams)").message("modelarts.resources.extendParams cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.os) == has(oldSelf.os) && (!has(self.os) || self.os == oldSelf.os)").message("modelarts.resources.os cannot be changed in place: create a new NodePool with the new value, then delete this one")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ModelArtsResources {
-    /// ModelArts `spec.resources.flavor`: the nodes' resource flavor (e.g. `modelarts.vm.gpu.t4u8`); cannot change.
+    /// [immutable] ModelArts `spec.resources.flavor`: the nodes' resource flavor (e.g. `modelarts.vm.gpu.t4u8`).
     #[schemars(length(min = 1))]
     pub flavor: String,
-    /// ModelArts `spec.resources.count`: the committed node count (at least 0).
+    /// [in place] ModelArts `spec.resources.count`: the committed node count (at least 0).
     #[schemars(range(min = 0))]
     pub count: i32,
-    /// ModelArts `spec.resources.maxCount`: the elastic node count; equal to `count` in a physical pool, at least `count` in a logical pool.
+    /// [in place] ModelArts `spec.resources.maxCount`: the elastic node count; equal to `count` in a physical pool, at least `count` in a logical pool.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_count: Option<i32>,
-    /// ModelArts `spec.resources.azs`: how the nodes spread over availability zones (`[{az, count}]`), passed to ModelArts as written.
+    /// [immutable] ModelArts `spec.resources.azs`: how the nodes spread over availability zones (`[{az, count}]`), passed to ModelArts as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "preserve_list")]
     pub azs: Option<Vec<Value>>,
-    /// ModelArts `spec.resources.taints`: Kubernetes taints of the nodes (not allowed in a non-privileged pool).
+    /// [new nodes only] ModelArts `spec.resources.taints`: Kubernetes taints of the nodes (not allowed in a non-privileged pool).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taints: Option<Vec<ModelArtsTaint>>,
-    /// ModelArts `spec.resources.labels`: Kubernetes labels of the nodes.
+    /// [in place] ModelArts `spec.resources.labels`: Kubernetes labels of the nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
-    /// ModelArts `spec.resources.tags`: cloud resource tags of the nodes (not allowed in a non-privileged pool).
+    /// [in place] ModelArts `spec.resources.tags`: cloud resource tags of the nodes (not allowed in a non-privileged pool).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<CceUserTag>>,
-    /// ModelArts `spec.resources.network`: the nodes' `vpc`, `subnet` and `securityGroups` ids (not allowed in a non-privileged pool), passed to ModelArts as written.
+    /// [immutable] ModelArts `spec.resources.network`: the nodes' `vpc`, `subnet` and `securityGroups` ids (not allowed in a non-privileged pool), passed to ModelArts as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub network: Option<Value>,
-    /// ModelArts `spec.resources.extendParams`: custom settings (e.g. `dockerBaseSize`, the container engine space per node, 0 for no limit), passed to ModelArts as written.
+    /// [immutable] ModelArts `spec.resources.extendParams`: custom settings (e.g. `dockerBaseSize`, the container engine space per node, 0 for no limit), passed to ModelArts as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub extend_params: Option<Value>,
-    /// ModelArts `spec.resources.os`: the nodes' OS image (`name`, `imageId`, `imageType`), passed to ModelArts as written.
+    /// [immutable] ModelArts `spec.resources.os`: the nodes' OS image (`name`, `imageId`, `imageType`), passed to ModelArts as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "super::schema::preserve_object")]
     pub os: Option<Value>,
@@ -371,11 +389,11 @@ pub struct ModelArtsTaint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[x_kube(
     cel,
-    validation = Rule::new("self.clusterId == oldSelf.clusterId").message("clusterId is immutable")
+    validation = Rule::new("self.clusterId == oldSelf.clusterId").message("ens.clusterId cannot be changed in place: create a new NodePool with the new value, then delete this one")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct EnsPoolSpec {
-    /// ENS `ClusterId`: the edge cluster of the pool (e.g. `eck-xxxxxxxx`); immutable.
+    /// [immutable] ENS `ClusterId`: the edge cluster of the pool (e.g. `eck-xxxxxxxx`).
     #[schemars(length(min = 1))]
     pub cluster_id: String,
     /// ENS `ScalingGroup`: image, instance types, network, size and disks of the pool's instances.
@@ -390,38 +408,40 @@ pub struct EnsPoolSpec {
 #[x_kube(
     cel,
     validation = Rule::new("!has(self.systemDiskSize) || (self.systemDiskSize >= 20 && self.systemDiskSize % 10 == 0)").message("systemDiskSize must be at least 20 and a multiple of 10"),
-    validation = Rule::new("!has(self.dataDisks) || self.dataDisks.all(d, !has(d.size) || (d.size >= 20 && d.size % 10 == 0))").message("data disk sizes must be at least 20 and multiples of 10")
+    validation = Rule::new("!has(self.dataDisks) || self.dataDisks.all(d, !has(d.size) || (d.size >= 20 && d.size % 10 == 0))").message("data disk sizes must be at least 20 and multiples of 10"),
+    validation = Rule::new("has(self.instanceChargeType) == has(oldSelf.instanceChargeType) && (!has(self.instanceChargeType) || self.instanceChargeType == oldSelf.instanceChargeType)").message("ens.scalingGroup.instanceChargeType cannot be changed in place: create a new NodePool with the new value, then delete this one"),
+    validation = Rule::new("has(self.systemDiskCategory) == has(oldSelf.systemDiskCategory) && (!has(self.systemDiskCategory) || self.systemDiskCategory == oldSelf.systemDiskCategory)").message("ens.scalingGroup.systemDiskCategory cannot be changed in place: create a new NodePool with the new value, then delete this one")
 )]
 #[serde(rename_all = "camelCase")]
 pub struct EnsScalingGroup {
-    /// ENS `ScalingGroup.ImageId`: the instances' image (e.g. `m-6734fzvcwcv2o8jj201cpa7ox`).
+    /// [new nodes only] ENS `ScalingGroup.ImageId`: the instances' image (e.g. `m-6734fzvcwcv2o8jj201cpa7ox`).
     #[schemars(length(min = 1))]
     pub image_id: String,
-    /// ENS `ScalingGroup.InstanceTypes`: the instance types of the nodes (e.g. `ens.sn1.small`); at least one.
+    /// [new nodes only] ENS `ScalingGroup.InstanceTypes`: the instance types of the nodes (e.g. `ens.sn1.small`); at least one.
     #[schemars(length(min = 1))]
     pub instance_types: Vec<String>,
-    /// ENS `ScalingGroup.VswitchIds`: the instances' vSwitches, in the cluster's ENS region; at least one.
+    /// [new nodes only] ENS `ScalingGroup.VswitchIds`: the instances' vSwitches, in the cluster's ENS region; at least one.
     #[schemars(length(min = 1))]
     pub vswitch_ids: Vec<String>,
-    /// ENS `ScalingGroup.DesiredSize`: the node count (0-1000); more nodes are added with ENS `ScaleClusterNodePool`, fewer by removing chosen nodes.
+    /// [in place] ENS `ScalingGroup.DesiredSize`: the node count (0-1000); more nodes are added with ENS `ScaleClusterNodePool`, fewer by removing chosen nodes.
     #[schemars(range(min = 0, max = 1000))]
     pub desired_size: i32,
-    /// ENS `ScalingGroup.InstanceChargeType`: `PostPaid` (pay as you go) or `PrePaid` (subscription).
+    /// [immutable] ENS `ScalingGroup.InstanceChargeType`: `PostPaid` (pay as you go) or `PrePaid` (subscription).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["PostPaid", "PrePaid"]))]
     pub instance_charge_type: Option<String>,
-    /// ENS `ScalingGroup.KeyPairName`: the key pair that logs in to the instances (passwords do not belong in a manifest).
+    /// [new nodes only] ENS `ScalingGroup.KeyPairName`: the key pair that logs in to the instances (passwords do not belong in a manifest).
     #[schemars(length(min = 1))]
     pub key_pair_name: String,
-    /// ENS `ScalingGroup.SystemDiskCategory`: `local_ssd`, `local_hdd`, `cloud_efficiency` or `cloud_ssd`.
+    /// [immutable] ENS `ScalingGroup.SystemDiskCategory`: `local_ssd`, `local_hdd`, `cloud_efficiency` or `cloud_ssd`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("enum" = ["local_ssd", "local_hdd", "cloud_efficiency", "cloud_ssd"]))]
     pub system_disk_category: Option<String>,
-    /// ENS `ScalingGroup.SystemDiskSize`: the system disk in GB, at least 20 and a multiple of 10.
+    /// [new nodes only] ENS `ScalingGroup.SystemDiskSize`: the system disk in GB, at least 20 and a multiple of 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_disk_size: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    /// ENS `ScalingGroup.DataDisks`: the instances' data disks; at most 16 (an ENS instance's data-disk limit; it also bounds the CEL rule's cost).
+    /// [new nodes only] ENS `ScalingGroup.DataDisks`: the instances' data disks; at most 16 (an ENS instance's data-disk limit; it also bounds the CEL rule's cost).
     #[schemars(length(max = 16))]
     pub data_disks: Option<Vec<EnsDataDisk>>,
 }
@@ -442,10 +462,10 @@ pub struct EnsDataDisk {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EnsKubernetesConfig {
-    /// ENS `KubernetesConfig.PreUserData`: a Base64 script run on an instance after it is created, before it joins the cluster.
+    /// [new nodes only] ENS `KubernetesConfig.PreUserData`: a Base64 script run on an instance after it is created, before it joins the cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_user_data: Option<String>,
-    /// ENS `KubernetesConfig.UserData`: a Base64 script run on an instance after it joins the cluster.
+    /// [new nodes only] ENS `KubernetesConfig.UserData`: a Base64 script run on an instance after it joins the cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
 }

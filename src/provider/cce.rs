@@ -230,6 +230,17 @@ pub fn update_body(
     if !mutable.is_empty() {
         body_spec.insert("nodeTemplate".into(), Value::Object(mutable));
     }
+    // Without these CCE may leave the nodes it already runs as they were: a changed set
+    // reaches every node, not only the ones created later.
+    for (sent, policy) in [
+        (changed.k8s_tags, "labelPolicyOnExistingNodes"),
+        (changed.taints, "taintPolicyOnExistingNodes"),
+        (changed.user_tags, "userTagsPolicyOnExistingNodes"),
+    ] {
+        if sent {
+            body_spec.insert(policy.into(), json!("refresh"));
+        }
+    }
     if changed.autoscaling
         && let Some(autoscaling) = &spec.autoscaling
     {
@@ -473,7 +484,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             label_only["spec"],
-            json!({"nodeTemplate": {"k8sTags": {"team": "infra", "tier": "gold"}}, "ignoreInitialNodeCount": true})
+            json!({"nodeTemplate": {"k8sTags": {"team": "infra", "tier": "gold"}}, "labelPolicyOnExistingNodes": "refresh", "ignoreInitialNodeCount": true})
         );
         let same = desired(&[("team", "ml"), ("tier", "gold")]);
         let count_only = update_body(&same, &cloud, CountUpdate::Set(5)).unwrap();
