@@ -320,6 +320,16 @@ fn cases() -> Vec<Case> {
             "Failed",
         ),
         case(
+            "a Manual plan waits for approval",
+            built(
+                auto,
+                Observation::Absent,
+                Outcome::AwaitingApproval("Create plan 1a2b3c4d5e6f: 3 nodes added".into()),
+            ),
+            "Suspended",
+            "InProgress",
+        ),
+        case(
             "cloud outage",
             built(
                 auto,

@@ -1,7 +1,7 @@
 -- Argo CD health check for nodepool.io/NodePool (resource.customizations.health.nodepool.io_NodePool).
 -- It reads the kstatus conditions the operator writes, the way kstatus (Flux, kpt) does:
 --   Degraded     Stalled is True: a person must act (the message says what the cloud said)
---   Suspended    spec.paused is set: the operator makes no change to the cloud
+--   Suspended    spec.paused is set, or a changePolicy: Manual plan waits for approval
 --   Progressing  Reconciling is True (being created, scaled, updated, deleted, queued or
 --                retried), or the status is not yet about the current generation
 --   Healthy      Ready is True and nothing is in progress
@@ -60,6 +60,11 @@ local paused = reconciling ~= nil and reconciling.reason == "Paused"
 if paused or (obj.spec ~= nil and obj.spec.paused == true) then
   hs.status = "Suspended"
   hs.message = "spec.paused is set: the operator makes no change to the cloud"
+  return hs
+end
+if reconciling ~= nil and reconciling.status == "True" and reconciling.reason == "AwaitingApproval" then
+  hs.status = "Suspended"
+  hs.message = said(reconciling)
   return hs
 end
 

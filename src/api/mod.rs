@@ -15,8 +15,9 @@ pub use cloudaccount::{
 pub use conditions::{Condition, ConditionStatus, set_condition};
 pub use nodepool::{
     AccountRef, CceAutoscaling, CceLogin, CceNodeTemplate, CcePoolSpec, CceTaint, CceUserTag,
-    CceVolume, DeletionPolicy, EnsDataDisk, EnsKubernetesConfig, EnsPoolSpec, EnsScalingGroup,
-    ModelArtsPoolSpec, ModelArtsResources, ModelArtsTaint, NodePool, NodePoolSpec, NodePoolStatus,
+    CceVolume, ChangePolicy, DeletionPolicy, EnsDataDisk, EnsKubernetesConfig, EnsPoolSpec,
+    EnsScalingGroup, ModelArtsPoolSpec, ModelArtsResources, ModelArtsTaint, NodePool, NodePoolSpec,
+    NodePoolStatus, Plan, PlannedChange,
 };
 
 use kube::CustomResourceExt;
@@ -24,6 +25,9 @@ use kube::CustomResourceExt;
 /// Annotation that releases a NodePool whose account or credentials are gone: deletion then
 /// leaves the cloud pool as it is.
 pub const FORCE_ORPHAN_ANNOTATION: &str = "nodepool.io/force-orphan";
+/// Annotation that approves the plan of a `changePolicy: Manual` NodePool (its value: the
+/// plan's hash).
+pub const APPROVE_PLAN_ANNOTATION: &str = "nodepool.io/approve-plan";
 /// Finalizer guarding cloud resources.
 pub const FINALIZER: &str = "nodepool.io/cleanup";
 

@@ -29,6 +29,55 @@ pub enum DeletionPolicy {
     Orphan,
 }
 
+/// Whether a change waits for a person's approval.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ChangePolicy {
+    /// Carry out every change at once.
+    #[default]
+    Auto,
+    /// Carry out a change only after its plan is approved.
+    Manual,
+}
+
+impl ChangePolicy {
+    fn is_auto(&self) -> bool {
+        *self == ChangePolicy::Auto
+    }
+}
+
+/// What the operator is about to do to the cloud pool, shown before it does it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// `Create` (a new cloud pool) or `Update` (settings or node count of the existing one).
+    pub action: String,
+    /// A digest of the plan; `Manual` NodePools carry it out once annotated `nodepool.io/approve-plan=<hash>`.
+    pub hash: String,
+    /// Each setting that changes: the field, its value in the cloud and the declared one, and its change class.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<PlannedChange>,
+    /// Nodes the plan adds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes_added: Option<i32>,
+    /// Nodes the plan removes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes_removed: Option<i32>,
+}
+
+/// One setting a plan changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedChange {
+    /// The field under `spec` (`cce.nodeTemplate.k8sTags`).
+    pub field: String,
+    /// Its value as the cloud reports it (JSON).
+    pub from: String,
+    /// Its declared value (JSON).
+    pub to: String,
+    /// `in place` or `new nodes only` (see docs/fields.md).
+    pub change: String,
+}
+
 /// The node pool to converge to: the account, lifecycle switches and exactly one of `cce`, `modelarts`, `ens`, written with the cloud's own field names.
 // kube-derive repeats `printcolumn(...)` by design.
 #[allow(clippy::duplicated_attributes)]
@@ -104,6 +153,9 @@ pub struct NodePoolSpec {
     /// Adopt and report an existing pool; never create, change or delete it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub observe_only: bool,
+    /// `Auto` (default): changes reach the cloud at once. `Manual`: the operator shows each change in `status.plan` and makes it only once the NodePool is annotated `nodepool.io/approve-plan=<status.plan.hash>`.
+    #[serde(default, skip_serializing_if = "ChangePolicy::is_auto")]
+    pub change_policy: ChangePolicy,
     /// How often the settled pool is compared with the cloud, in seconds (1-86400); overrides the CloudAccount's `pollIntervalSeconds`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 86400), extend("format" = "int32"))]
@@ -510,6 +562,9 @@ pub struct NodePoolStatus {
     /// The `metadata.generation` this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// The change the operator is about to make or, under `changePolicy: Manual`, waits to have approved; gone once it is carried out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
     /// One condition per type (a list keyed by `type`, as kstatus and server-side apply expect): `Ready` (the pool is settled at its size), `Synced` (the last reconcile went through), `Reconciling` (on its way to the spec) and `Stalled` (waiting for a person), with kstatus meanings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]

@@ -19,6 +19,7 @@ pub mod error;
 pub mod filled;
 pub mod observe;
 pub mod plan;
+pub mod preview;
 pub mod progress;
 pub mod reconcile;
 pub mod report;
@@ -42,7 +43,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, predicates, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 
-use crate::api::{CloudAccount, FORCE_ORPHAN_ANNOTATION, NodePool};
+use crate::api::{APPROVE_PLAN_ANNOTATION, CloudAccount, FORCE_ORPHAN_ANNOTATION, NodePool};
 use crate::provider::retry::RetryPolicy;
 use crate::provider::transport::{Timeouts, Transport};
 
@@ -122,7 +123,7 @@ pub struct Context {
 }
 
 /// What of a NodePool should wake the controller: its spec (generation, which also moves when
-/// deletion starts), its finalizers and the force-orphan annotation. Its own status writes do
+/// deletion starts), its finalizers, and the force-orphan and plan-approval annotations. Its own status writes do
 /// not, so a reconcile never triggers the next one.
 fn reconcile_inputs(pool: &DeserializeGuard<NodePool>) -> Option<u64> {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -131,6 +132,9 @@ fn reconcile_inputs(pool: &DeserializeGuard<NodePool>) -> Option<u64> {
     pool.finalizers().hash(&mut hasher);
     pool.annotations()
         .get(FORCE_ORPHAN_ANNOTATION)
+        .hash(&mut hasher);
+    pool.annotations()
+        .get(APPROVE_PLAN_ANNOTATION)
         .hash(&mut hasher);
     Some(hasher.finish())
 }

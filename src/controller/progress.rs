@@ -49,7 +49,7 @@ fn stalled(status: &NodePoolStatus, outcome: &Outcome) -> Option<(&'static str, 
                 return Some((category, message.clone()));
             }
         }
-        Outcome::Synced | Outcome::Queued => {}
+        Outcome::Synced | Outcome::Queued | Outcome::AwaitingApproval(_) => {}
     }
     let (_, _, message) = ready_condition(status)?;
     match status.phase.as_deref() {
@@ -64,6 +64,9 @@ fn reconciling(status: &NodePoolStatus, outcome: &Outcome) -> Option<(&'static s
     if let Outcome::Failed { message, .. } = outcome {
         // An outage or throttling: retried with backoff.
         return Some(("Retrying", message.clone()));
+    }
+    if let Outcome::AwaitingApproval(message) = outcome {
+        return Some(("AwaitingApproval", message.clone()));
     }
     if matches!(outcome, Outcome::Queued) {
         return Some(("Queued", "waiting for a reconcile slot".to_owned()));

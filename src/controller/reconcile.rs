@@ -20,11 +20,11 @@ use super::cleanup::cleanup;
 use super::error::{Error, MalformedObject};
 use super::observe::{Target, changing, list_key, observe, rival_owner};
 use super::plan::{Action, Mode, NODE_COUNT, plan};
-use super::progress;
 use super::report::{announce, clear_warning, now, warn_once, warn_once_about, write_status};
 use super::status::{self, Inputs, Observation, Outcome};
 use super::validate;
-use crate::api::{FINALIZER, NodePool};
+use super::{preview, progress};
+use crate::api::{APPROVE_PLAN_ANNOTATION, ChangePolicy, FINALIZER, NodePool};
 use crate::provider::{CloudKind, ErrorCategory};
 
 /// A duration spread by ±10% so pools polled together drift apart.
@@ -299,6 +299,10 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
         resolved: &resolved,
         cache_key: &cache_key,
     };
+    // What the API server shows once a plan is written before acting.
+    let mut shown = pool.clone();
+    let mut planned = None;
+    let mut held = false;
     let (observation, result) = match observe(ctx, target, poll).await {
         Err(error) => (Observation::NotRead, Err(Error::from(error))),
         Ok(observed) => {
@@ -310,27 +314,80 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
                 &observed.drift,
                 recorded,
             );
-            let Applied {
-                observation,
-                result,
-            } = apply(ctx, &api, target, observed.pool, action).await;
-            (observation, result.map_err(Error::from))
+            planned = preview::describe(&validated, observed.pool.as_ref(), &action);
+            if let Some(shown_plan) = &planned {
+                let pool_id = previous.pool_id.as_deref();
+                if previous.plan.as_ref().map(|p| &p.hash) != Some(&shown_plan.hash) {
+                    announce(ctx, pool, "Planned", pool_id, preview::summary(shown_plan)).await;
+                }
+                if pool.spec.change_policy == ChangePolicy::Manual {
+                    held =
+                        pool.annotations().get(APPROVE_PLAN_ANNOTATION) != Some(&shown_plan.hash);
+                    if !held {
+                        let note = format!("plan {} approved", shown_plan.hash);
+                        announce(ctx, pool, "Approved", pool_id, note).await;
+                    }
+                }
+                if !held {
+                    // The plan is in status before the cloud hears of it.
+                    let mut before = previous.clone();
+                    before.plan = Some(shown_plan.clone());
+                    // Shown when the API server takes it; a plan that cannot be shown does not
+                    // hold the change back (the final status write reports the failure).
+                    match write_status(ctx, &api, &shown, &before).await {
+                        Ok(()) => shown.status = Some(before),
+                        Err(error) => tracing::debug!(
+                            namespace = %namespace,
+                            name = %pool.name_any(),
+                            "the plan could not be shown before acting: {error}"
+                        ),
+                    }
+                }
+            }
+            if held {
+                let observation = match observed.pool {
+                    Some(found) => Observation::Seen(found),
+                    None => Observation::Absent,
+                };
+                (observation, Ok(Action::Nothing))
+            } else {
+                let Applied {
+                    observation,
+                    result,
+                } = apply(ctx, &api, target, observed.pool, action).await;
+                (observation, result.map_err(Error::from))
+            }
         }
     };
 
     // Status and events.
-    let outcome = match &result {
-        Ok(Action::Conflict { owner }) => Outcome::Conflict(format!(
-            "the cloud pool {} in {} is marked as owned by another NodePool (uid {owner}); this NodePool makes no change to it",
-            validated.pool.name, validated.parent
+    let outcome = match (&result, &planned) {
+        (Ok(_), Some(waiting)) if held => Outcome::AwaitingApproval(format!(
+            "{}; approve it with: kubectl annotate nodepool {} {APPROVE_PLAN_ANNOTATION}={} --overwrite",
+            preview::summary(waiting),
+            pool.name_any(),
+            waiting.hash
         )),
-        Ok(_) => Outcome::Synced,
-        Err(error) => Outcome::Failed {
-            reason: error.category().to_owned(),
-            message: error.to_string(),
+        _ => match &result {
+            Ok(Action::Conflict { owner }) => Outcome::Conflict(format!(
+                "the cloud pool {} in {} is marked as owned by another NodePool (uid {owner}); this NodePool makes no change to it",
+                validated.pool.name, validated.parent
+            )),
+            Ok(_) => Outcome::Synced,
+            Err(error) => Outcome::Failed {
+                reason: error.category().to_owned(),
+                message: error.to_string(),
+            },
         },
     };
     let mut status = status::build(&previous, &inputs(&observation, &outcome));
+    // A plan stays shown while it waits or failed, and is gone once carried out.
+    status.plan = match (&result, held) {
+        (_, true) => planned.clone(),
+        // A failed attempt keeps its plan, also when the next one cannot read the cloud.
+        (Err(_), false) => planned.clone().or_else(|| previous.plan.clone()),
+        (Ok(_), false) => None,
+    };
     match &result {
         Ok(Action::Create) => {
             // A create answer shows no node yet; the pool is being created whatever it says.
@@ -346,7 +403,11 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
         }
         _ => {}
     }
-    write_status(ctx, &api, pool, &status).await?;
+    write_status(ctx, &api, &shown, &status).await?;
+    if let (Some(done), false, Ok(_)) = (&planned, held, &result) {
+        let note = format!("plan {} carried out", done.hash);
+        announce(ctx, pool, "Applied", status.pool_id.as_deref(), note).await;
+    }
     if let Some(fact) = fact(cloud, pool, &result) {
         ctx.health
             .learn(&ctx.client, &namespace, account_name, fact)

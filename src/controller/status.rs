@@ -50,6 +50,8 @@ pub enum Outcome {
     Conflict(String),
     /// Seen, not reconciled yet: waiting for a reconcile slot or the account's rate budget.
     Queued,
+    /// A `changePolicy: Manual` NodePool's plan waits for approval (the message says how).
+    AwaitingApproval(String),
 }
 
 /// Everything a status is built from.
@@ -190,6 +192,9 @@ pub fn build(previous: &NodePoolStatus, inputs: &Inputs) -> NodePoolStatus {
         Outcome::Invalid(message) => (false, "InvalidSpec".to_owned(), message.clone()),
         Outcome::Failed { reason, message } => (false, reason.clone(), message.clone()),
         Outcome::Conflict(message) => (false, "Conflict".to_owned(), message.clone()),
+        Outcome::AwaitingApproval(message) => {
+            (false, "AwaitingApproval".to_owned(), message.clone())
+        }
         Outcome::Queued => (
             false,
             "Queued".to_owned(),

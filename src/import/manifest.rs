@@ -212,6 +212,7 @@ pub fn nodepool(target: &Target, pool: &ObservedPool) -> Result<NodePool, Skippe
         deletion_policy: DeletionPolicy::Orphan,
         paused: false,
         observe_only: target.observe_only,
+        change_policy: Default::default(),
         poll_interval_seconds: None,
         cce: None,
         modelarts: None,
