@@ -93,8 +93,11 @@ fn count_field(cloud: CloudKind) -> &'static str {
     }
 }
 
-fn digest(plan: &Plan) -> String {
+/// The hash covers the spec's generation too, so an approval left on the NodePool never
+/// approves a later plan that happens to look the same.
+fn digest(plan: &Plan, generation: Option<i64>) -> String {
     let canonical = json!([
+        generation,
         plan.action,
         plan.changes,
         plan.nodes_added,
@@ -109,6 +112,7 @@ pub fn describe(
     desired: &Validated,
     observed: Option<&ObservedPool>,
     action: &Action,
+    generation: Option<i64>,
 ) -> Option<Plan> {
     let count = i32::try_from(desired.count).ok();
     let mut plan = match action {
@@ -164,7 +168,7 @@ pub fn describe(
         }
         Action::Adopt | Action::Conflict { .. } | Action::Wait | Action::Nothing => return None,
     };
-    plan.hash = digest(&plan);
+    plan.hash = digest(&plan, generation);
     Some(plan)
 }
 
@@ -209,7 +213,7 @@ mod tests {
 
     #[test]
     fn a_create_adds_the_declared_nodes() {
-        let plan = describe(&desired(), None, &Action::Create).unwrap();
+        let plan = describe(&desired(), None, &Action::Create, Some(1)).unwrap();
         assert_eq!(plan.action, "Create");
         assert_eq!(plan.nodes_added, Some(2));
         assert!(plan.changes.is_empty());
@@ -224,7 +228,7 @@ mod tests {
             count: CountUpdate::Set(5),
             reasons: vec!["nodeTemplate.k8sTags".into(), "node count 2 -> 5".into()],
         };
-        let plan = describe(&wanted, Some(&observed()), &update).unwrap();
+        let plan = describe(&wanted, Some(&observed()), &update, Some(1)).unwrap();
         let fields: Vec<(&str, &str, &str)> = plan
             .changes
             .iter()
@@ -241,7 +245,9 @@ mod tests {
         assert_eq!((plan.nodes_added, plan.nodes_removed), (Some(3), None));
         // The same plan has the same hash; another plan another.
         assert_eq!(
-            describe(&wanted, Some(&observed()), &update).unwrap().hash,
+            describe(&wanted, Some(&observed()), &update, Some(1))
+                .unwrap()
+                .hash,
             plan.hash
         );
         wanted.count = 1;
@@ -249,12 +255,15 @@ mod tests {
             count: CountUpdate::Set(1),
             reasons: vec!["node count 2 -> 1".into()],
         };
-        let smaller = describe(&wanted, Some(&observed()), &fewer).unwrap();
+        let smaller = describe(&wanted, Some(&observed()), &fewer, Some(1)).unwrap();
         assert_eq!(
             (smaller.nodes_added, smaller.nodes_removed),
             (None, Some(1))
         );
         assert_ne!(smaller.hash, plan.hash);
+        // The same change at a later generation needs its own approval.
+        let later = describe(&wanted, Some(&observed()), &fewer, Some(2)).unwrap();
+        assert_ne!(later.hash, smaller.hash);
         assert!(
             summary(&smaller).contains("cce.initialNodeCount 2 -> 1 (in place); 1 nodes removed")
         );
@@ -277,7 +286,10 @@ mod tests {
     #[test]
     fn nothing_to_change_has_no_plan() {
         for action in [Action::Nothing, Action::Wait, Action::Adopt] {
-            assert_eq!(describe(&desired(), Some(&observed()), &action), None);
+            assert_eq!(
+                describe(&desired(), Some(&observed()), &action, Some(1)),
+                None
+            );
         }
     }
 }

@@ -314,7 +314,7 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
                 &observed.drift,
                 recorded,
             );
-            planned = preview::describe(&validated, observed.pool.as_ref(), &action);
+            planned = preview::describe(&validated, observed.pool.as_ref(), &action, generation);
             if let Some(shown_plan) = &planned {
                 let pool_id = previous.pool_id.as_deref();
                 if previous.plan.as_ref().map(|p| &p.hash) != Some(&shown_plan.hash) {
@@ -323,7 +323,11 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
                 if pool.spec.change_policy == ChangePolicy::Manual {
                     held =
                         pool.annotations().get(APPROVE_PLAN_ANNOTATION) != Some(&shown_plan.hash);
-                    if !held {
+                    let waited = previous
+                        .conditions
+                        .iter()
+                        .any(|c| c.type_ == "Synced" && c.reason == "AwaitingApproval");
+                    if !held && waited {
                         let note = format!("plan {} approved", shown_plan.hash);
                         announce(ctx, pool, "Approved", pool_id, note).await;
                     }
@@ -404,7 +408,9 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
         _ => {}
     }
     write_status(ctx, &api, &shown, &status).await?;
-    if let (Some(done), false, Ok(_)) = (&planned, held, &result) {
+    if let (Some(done), false, Ok(Action::Create | Action::Update { .. })) =
+        (&planned, held, &result)
+    {
         let note = format!("plan {} carried out", done.hash);
         announce(ctx, pool, "Applied", status.pool_id.as_deref(), note).await;
     }
