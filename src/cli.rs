@@ -47,6 +47,12 @@ pub struct RunArgs {
     /// Seconds between checks while the cloud is working.
     #[arg(long, env = "NODEPOOL_WAIT_INTERVAL", default_value_t = 10)]
     pub wait_interval: u64,
+    /// Times the cloud may refuse one create or update (a 4xx such as "cluster being
+    /// upgraded", retried with backoff) before the operator stops sending it: the NodePool is
+    /// then Stalled until its spec changes or its `nodepool.io/retry` annotation takes a new
+    /// value.
+    #[arg(long, env = "NODEPOOL_REFUSED_PLAN_ATTEMPTS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub refused_plan_attempts: u32,
     /// Log filter (`info`, `debug`, `nodepool_operator=debug,kube=info`).
     #[arg(long, env = "NODEPOOL_LOG", default_value = "info")]
     pub log_level: String,
@@ -176,6 +182,7 @@ pub fn config(args: &RunArgs) -> Config {
         poll_interval: Duration::from_secs(args.poll_interval.max(1)),
         wait_interval: Duration::from_secs(args.wait_interval.max(1)),
         observe: args.observe,
+        refused_plan_attempts: args.refused_plan_attempts,
         metrics_addr: Some(args.metrics_addr),
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
         ..Config::default()

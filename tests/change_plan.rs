@@ -7,7 +7,8 @@
 mod support;
 
 use kube::api::{Patch, PatchParams};
-use nodepool_operator::api::{APPROVE_PLAN_ANNOTATION, NodePool, Plan};
+use nodepool_operator::api::{APPROVE_PLAN_ANNOTATION, NodePool, Plan, RETRY_ANNOTATION};
+use nodepool_sim::{Cloud, FaultEffect, FaultRule};
 use serde_json::json;
 use support::operator::*;
 use support::wait_for;
@@ -132,4 +133,104 @@ async fn a_manual_nodepool_shows_its_plan_and_acts_only_once_approved() {
         },
     )
     .await;
+}
+
+fn calls(env: &Env, operation: &str) -> usize {
+    env.sim
+        .requests()
+        .iter()
+        .filter(|r| r.operation == operation)
+        .count()
+}
+
+/// A change the cloud keeps refusing (CCE's 400 to every update) is tried the operator's
+/// number of times (3 in tests), then shown as Stalled and not Ready, and no longer sent while
+/// the pool is still polled; a new value of the retry annotation sends it once more.
+#[tokio::test]
+async fn a_change_the_cloud_keeps_refusing_is_stalled_never_ready_and_not_sent_again() {
+    let mut env = Env::fast().await;
+    env.apply_all(sample(Which::Cce.account(), &env.sim)).await;
+    env.start_operator(std::time::Duration::from_secs(300));
+    let mut manifest = sample(Which::Cce.sample(), &env.sim).remove(0);
+    // Polled every second, so that a resend would show within a few seconds.
+    manifest["spec"]["pollIntervalSeconds"] = json!(1);
+    env.create(manifest).await.unwrap();
+    env.wait_ready(NAME, 2).await;
+
+    env.sim
+        .add_fault(FaultRule {
+            cloud: Some(Cloud::Cce),
+            operation: Some("update".into()),
+            effect: FaultEffect::Refuse {
+                status: 400,
+                code: "CCE.01400012".into(),
+                message: "the node pool cannot be updated".into(),
+            },
+            rate: None,
+            count: None,
+        })
+        .unwrap();
+    env.pools()
+        .patch(
+            NAME,
+            &PatchParams::default(),
+            &Patch::Merge(&Which::Cce.change_patch()),
+        )
+        .await
+        .unwrap();
+    let stalled = env
+        .wait_pool(NAME, "the refused change given up", |p| {
+            let plan = p.status.clone().unwrap_or_default().plan;
+            plan.and_then(|p| p.refused).is_some_and(|r| r.times == 3)
+        })
+        .await;
+    assert_eq!(
+        condition(&stalled, "Stalled"),
+        Some(("True".into(), "ChangeRefused".into()))
+    );
+    assert_eq!(
+        condition(&stalled, "Ready"),
+        Some(("False".into(), "ChangeRefused".into())),
+        "a pool whose change is refused is not shown as Ready"
+    );
+    let status = stalled.status.clone().unwrap();
+    let message = status.message.clone().unwrap_or_default();
+    assert!(
+        message.contains("CCE.01400012") && message.contains("not sent again"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("{RETRY_ANNOTATION}=")),
+        "{message}"
+    );
+    assert_eq!(calls(&env, "update"), 3);
+
+    // Polled (a list per poll window), never sent again.
+    let lists = calls(&env, "list");
+    wait_for("three more poll windows", DEADLINE, || async {
+        (calls(&env, "list") >= lists + 3).then_some(())
+    })
+    .await;
+    assert_eq!(calls(&env, "update"), 3, "a given-up change is not resent");
+    let still = env.pools().get(NAME).await.unwrap();
+    assert_eq!(still.status, Some(status), "and its status stays as it was");
+
+    // The cloud accepts it again; a retry sends it once more.
+    env.sim.clear_faults();
+    let retry = json!({"metadata": {"annotations": {RETRY_ANNOTATION: "1"}}});
+    env.pools()
+        .patch(NAME, &PatchParams::default(), &Patch::Merge(&retry))
+        .await
+        .unwrap();
+    let done = env
+        .wait_pool(NAME, "the change carried out", |p| {
+            p.status.clone().unwrap_or_default().plan.is_none()
+                && condition(p, "Ready") == Some(("True".into(), "PoolReady".into()))
+        })
+        .await;
+    assert_eq!(
+        condition(&done, "Stalled"),
+        Some(("False".into(), "Progressing".into()))
+    );
+    assert_eq!(calls(&env, "update"), 4);
 }

@@ -254,3 +254,65 @@ async fn what_the_cloud_adds_or_reorders_causes_no_write() {
     let cce = env.pools().get("cce-workers").await.unwrap();
     assert_eq!(condition(&cce, "Reconciling").unwrap().1, "Reconciled");
 }
+
+/// Ten poll windows of a settled ENS pool whose data disk leaves its category out and whose
+/// Kubernetes config declares only `userData`, while the cloud answers with the category and
+/// an empty `PreUserData` filled in: no write at all.
+#[tokio::test]
+async fn what_ens_fills_in_by_itself_causes_no_write() {
+    use std::time::Duration;
+
+    let mut env = Env::new(nodepool_sim::SimConfig {
+        timing: support::fast_timing(100, 50),
+        fill_defaults: true,
+        ..nodepool_sim::SimConfig::default()
+    })
+    .await;
+    env.apply_all(sample(Which::Ens.account(), &env.sim)).await;
+    let mut ens = sample(Which::Ens.sample(), &env.sim).remove(0);
+    ens["spec"]["ens"]["scalingGroup"]["dataDisks"] = json!([{"size": 40}]);
+    ens["spec"]["ens"]["kubernetesConfig"] = json!({"userData": "ZWNobyBvawo="});
+    ens["spec"]["pollIntervalSeconds"] = json!(1);
+    env.apply_all(vec![ens]).await;
+    env.start_operator(Duration::from_secs(1));
+    env.wait_ready("ens-edge", 2).await;
+    let sim = &env.sim;
+    // The cloud really reports what it filled in.
+    let cloud = support::clients::ens(
+        sim,
+        Default::default(),
+        support::clients::transport(Default::default()),
+    );
+    let listed = cloud
+        .find(support::ENS_CLUSTER, "ens-edge")
+        .await
+        .unwrap()
+        .unwrap();
+    let nodepool_operator::provider::CloudSpec::Ens(settings) = listed.spec else {
+        panic!("ENS reports the pool's settings")
+    };
+    let disks = settings.scaling_group.data_disks.unwrap();
+    assert_eq!(disks[0].category.as_deref(), Some("cloud_efficiency"));
+    let scripts = settings.kubernetes_config.unwrap();
+    assert_eq!(scripts.pre_user_data.as_deref(), Some(""));
+    let settled = sim.requests().last().unwrap().seq;
+    let lists = || {
+        sim.requests()
+            .iter()
+            .filter(|r| r.seq > settled && r.operation == "DescribeClusterNodePools")
+            .count()
+    };
+    wait_for("ten poll windows", DEADLINE, || async {
+        (lists() >= 10).then_some(())
+    })
+    .await;
+    let writes: Vec<String> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.seq > settled && !r.operation.starts_with("Describe"))
+        .map(|r| r.operation.clone())
+        .collect();
+    assert!(writes.is_empty(), "writes on a settled pool: {writes:?}");
+    let ens = env.pools().get("ens-edge").await.unwrap();
+    assert_eq!(condition(&ens, "Reconciling").unwrap().1, "Reconciled");
+}

@@ -17,7 +17,7 @@ pub use nodepool::{
     AccountRef, CceAutoscaling, CceLogin, CceNodeTemplate, CcePoolSpec, CceTaint, CceUserTag,
     CceVolume, ChangePolicy, DeletionPolicy, EnsDataDisk, EnsKubernetesConfig, EnsPoolSpec,
     EnsScalingGroup, ModelArtsPoolSpec, ModelArtsResources, ModelArtsTaint, NodePool, NodePoolSpec,
-    NodePoolStatus, Plan, PlannedChange,
+    NodePoolStatus, Plan, PlannedChange, Refusal,
 };
 
 use kube::CustomResourceExt;
@@ -28,6 +28,9 @@ pub const FORCE_ORPHAN_ANNOTATION: &str = "nodepool.io/force-orphan";
 /// Annotation that approves the plan of a `changePolicy: Manual` NodePool (its value: the
 /// plan's hash).
 pub const APPROVE_PLAN_ANNOTATION: &str = "nodepool.io/approve-plan";
+/// Annotation that sends a plan the cloud refused too often once more (any value not used
+/// before starts the count of refusals again).
+pub const RETRY_ANNOTATION: &str = "nodepool.io/retry";
 /// Finalizer guarding cloud resources.
 pub const FINALIZER: &str = "nodepool.io/cleanup";
 

@@ -62,6 +62,22 @@ pub struct Plan {
     /// Nodes the plan removes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nodes_removed: Option<i32>,
+    /// How often the cloud refused this plan; past the operator's limit it is not sent again until the spec changes or the NodePool's `nodepool.io/retry` annotation takes a new value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<Refusal>,
+}
+
+/// The cloud's refusals of one plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Refusal {
+    /// Refusals so far.
+    pub times: u32,
+    /// The cloud's code and message of the last refusal.
+    pub message: String,
+    /// The `nodepool.io/retry` annotation's value when the count started; a new value starts it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<String>,
 }
 
 /// One setting a plan changes.

@@ -22,6 +22,7 @@ pub mod plan;
 pub mod preview;
 pub mod progress;
 pub mod reconcile;
+pub mod refusal;
 pub mod report;
 pub mod status;
 pub mod telemetry;
@@ -43,7 +44,9 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{Controller, WatchStreamExt, predicates, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 
-use crate::api::{APPROVE_PLAN_ANNOTATION, CloudAccount, FORCE_ORPHAN_ANNOTATION, NodePool};
+use crate::api::{
+    APPROVE_PLAN_ANNOTATION, CloudAccount, FORCE_ORPHAN_ANNOTATION, NodePool, RETRY_ANNOTATION,
+};
 use crate::provider::retry::RetryPolicy;
 use crate::provider::transport::{Timeouts, Transport};
 
@@ -66,6 +69,9 @@ pub struct Config {
     pub observe: Observe,
     /// First error backoff (doubles per failure, at most 5 minutes).
     pub error_backoff: Duration,
+    /// Refusals of one plan by the cloud (its 4xx to a create or update) after which the plan
+    /// is not sent again until the spec changes or the NodePool asks for a retry.
+    pub refused_plan_attempts: u32,
     pub retry: RetryPolicy,
     /// Where `/metrics`, `/healthz` and `/readyz` are served (none when `None`).
     pub metrics_addr: Option<std::net::SocketAddr>,
@@ -87,6 +93,7 @@ impl Default for Config {
             wait_interval: Duration::from_secs(10),
             observe: Observe::List,
             error_backoff: Duration::from_secs(2),
+            refused_plan_attempts: 10,
             retry: RetryPolicy::default(),
             metrics_addr: None,
             election: None,
@@ -123,7 +130,7 @@ pub struct Context {
 }
 
 /// What of a NodePool should wake the controller: its spec (generation, which also moves when
-/// deletion starts), its finalizers, and the force-orphan and plan-approval annotations. Its own status writes do
+/// deletion starts), its finalizers, and the force-orphan, plan-approval and retry annotations. Its own status writes do
 /// not, so a reconcile never triggers the next one.
 fn reconcile_inputs(pool: &DeserializeGuard<NodePool>) -> Option<u64> {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -136,6 +143,7 @@ fn reconcile_inputs(pool: &DeserializeGuard<NodePool>) -> Option<u64> {
     pool.annotations()
         .get(APPROVE_PLAN_ANNOTATION)
         .hash(&mut hasher);
+    pool.annotations().get(RETRY_ANNOTATION).hash(&mut hasher);
     Some(hasher.finish())
 }
 

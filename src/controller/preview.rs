@@ -122,6 +122,7 @@ pub fn describe(
             changes: Vec::new(),
             nodes_added: count,
             nodes_removed: None,
+            refused: None,
         },
         Action::Update { reasons, .. } => {
             let declared = declared_value(&desired.pool.spec);
@@ -133,6 +134,7 @@ pub fn describe(
                 changes: Vec::new(),
                 nodes_added: None,
                 nodes_removed: None,
+                refused: None,
             };
             for reason in reasons {
                 if reason.starts_with(NODE_COUNT) {

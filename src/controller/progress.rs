@@ -49,6 +49,7 @@ fn stalled(status: &NodePoolStatus, outcome: &Outcome) -> Option<(&'static str, 
                 return Some((category, message.clone()));
             }
         }
+        Outcome::Refused { message, .. } => return Some(("ChangeRefused", message.clone())),
         Outcome::Synced | Outcome::Queued | Outcome::AwaitingApproval(_) => {}
     }
     let (_, _, message) = ready_condition(status)?;

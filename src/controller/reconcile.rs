@@ -23,8 +23,8 @@ use super::plan::{Action, Mode, NODE_COUNT, plan};
 use super::report::{announce, clear_warning, now, warn_once, warn_once_about, write_status};
 use super::status::{self, Inputs, Observation, Outcome};
 use super::validate;
-use super::{preview, progress};
-use crate::api::{APPROVE_PLAN_ANNOTATION, ChangePolicy, FINALIZER, NodePool};
+use super::{preview, progress, refusal};
+use crate::api::{APPROVE_PLAN_ANNOTATION, ChangePolicy, FINALIZER, NodePool, RETRY_ANNOTATION};
 use crate::provider::{CloudKind, ErrorCategory};
 
 /// A duration spread by ±10% so pools polled together drift apart.
@@ -185,6 +185,18 @@ fn mode(pool: &NodePool) -> Mode {
     }
 }
 
+/// The cloud's code and message when it refused a create or update itself (a 4xx about the
+/// request, not the credentials, the quota or the pool's absence).
+fn refusal_message(error: &Error) -> Option<String> {
+    match error {
+        Error::Apply(_) => error
+            .cloud_error()
+            .filter(|e| e.category() == ErrorCategory::InvalidRequest)
+            .map(|_| error.to_string()),
+        _ => None,
+    }
+}
+
 /// What the account learnt from a reconcile's result, for its Ready condition.
 fn fact(cloud: CloudKind, pool: &NodePool, result: &Result<Action, Error>) -> Option<Fact> {
     let service = cloud.as_str().to_owned();
@@ -303,6 +315,9 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
     let mut shown = pool.clone();
     let mut planned = None;
     let mut held = false;
+    // The cloud refused this very plan too often: it is not sent again.
+    let mut given_up = false;
+    let retry = pool.annotations().get(RETRY_ANNOTATION).map(String::as_str);
     let (observation, result) = match observe(ctx, target, poll).await {
         Err(error) => (Observation::NotRead, Err(Error::from(error))),
         Ok(observed) => {
@@ -315,6 +330,10 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
                 recorded,
             );
             planned = preview::describe(&validated, observed.pool.as_ref(), &action, generation);
+            if let Some(current) = planned.as_mut() {
+                refusal::carry_over(current, previous.plan.as_ref(), retry);
+                given_up = refusal::given_up(current, ctx.config.refused_plan_attempts);
+            }
             if let Some(shown_plan) = &planned {
                 let pool_id = previous.pool_id.as_deref();
                 if previous.plan.as_ref().map(|p| &p.hash) != Some(&shown_plan.hash) {
@@ -332,7 +351,7 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
                         announce(ctx, pool, "Approved", pool_id, note).await;
                     }
                 }
-                if !held {
+                if !held && !given_up {
                     // The plan is in status before the cloud hears of it.
                     let mut before = previous.clone();
                     before.plan = Some(shown_plan.clone());
@@ -348,7 +367,7 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
                     }
                 }
             }
-            if held {
+            if held || given_up {
                 let observation = match observed.pool {
                     Some(found) => Observation::Seen(found),
                     None => Observation::Absent,
@@ -365,7 +384,25 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
     };
 
     // Status and events.
+    let refused_now = result.as_ref().err().and_then(refusal_message);
+    let mut gives_up_now = false;
+    if let (Some(message), Some(current)) = (&refused_now, planned.as_mut()) {
+        refusal::record(current, message.clone(), retry);
+        gives_up_now = refusal::given_up(current, ctx.config.refused_plan_attempts);
+    }
     let outcome = match (&result, &planned) {
+        (Ok(_), Some(stopped)) if given_up => Outcome::Refused {
+            message: refusal::explanation(stopped, &pool.name_any()),
+            given_up: true,
+        },
+        (Err(_), Some(refused)) if refused_now.is_some() => Outcome::Refused {
+            message: if gives_up_now {
+                refusal::explanation(refused, &pool.name_any())
+            } else {
+                refused_now.clone().unwrap_or_default()
+            },
+            given_up: gives_up_now,
+        },
         (Ok(_), Some(waiting)) if held => Outcome::AwaitingApproval(format!(
             "{}; approve it with: kubectl annotate nodepool {} {APPROVE_PLAN_ANNOTATION}={} --overwrite",
             preview::summary(waiting),
@@ -386,7 +423,7 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
     };
     let mut status = status::build(&previous, &inputs(&observation, &outcome));
     // A plan stays shown while it waits or failed, and is gone once carried out.
-    status.plan = match (&result, held) {
+    status.plan = match (&result, held || given_up) {
         (_, true) => planned.clone(),
         // A failed attempt keeps its plan, also when the next one cannot read the cloud.
         (Err(_), false) => planned.clone().or_else(|| previous.plan.clone()),
@@ -424,6 +461,13 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
     {
         let note = format!("the cloud pool is {phase}");
         announce(ctx, pool, phase, status.pool_id.as_deref(), note).await;
+    }
+    if given_up || gives_up_now {
+        if let Outcome::Refused { message, .. } = &outcome {
+            warn_once(ctx, pool, "ChangeRefused", message.clone()).await;
+        }
+        // Polled as a settled pool: what the cloud reports stays current, nothing is sent.
+        return Ok(Next::After(poll));
     }
     let action = match result {
         Ok(Action::Conflict { .. }) => {

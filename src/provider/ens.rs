@@ -132,22 +132,46 @@ pub fn modification(
     fn differing<T: Clone + PartialEq>(want: &Option<T>, have: &Option<T>) -> Option<T> {
         want.as_ref().filter(|w| Some(*w) != have.as_ref()).cloned()
     }
+    // Disks and scripts are compared by what is declared: a default the cloud fills in (a
+    // disk's category, an empty script) is no difference.
+    fn not_held<T: Clone + serde::Serialize>(want: &Option<T>, have: &Option<T>) -> Option<T> {
+        let value = |v: &Option<T>| serde_json::to_value(v).unwrap_or_default();
+        want.as_ref()
+            .filter(|_| !holds(&value(want), &value(have)))
+            .cloned()
+    }
     let group = wire::ScalingGroup {
         image_id: differing(&want.image_id, &have.image_id),
         instance_types: differing(&want.instance_types, &have.instance_types),
         vswitch_ids: differing(&want.vswitch_ids, &have.vswitch_ids),
         key_pair_name: differing(&want.key_pair_name, &have.key_pair_name),
         system_disk_size: differing(&want.system_disk_size, &have.system_disk_size),
-        data_disks: differing(&want.data_disks, &have.data_disks),
+        data_disks: not_held(&want.data_disks, &have.data_disks),
         ..Default::default()
     };
-    let config = want_config
-        .filter(|config| observed_settings.kubernetes_config.as_ref() != Some(*config))
-        .cloned();
+    let config = not_held(&want_config.cloned(), &observed_settings.kubernetes_config);
     if group == wire::ScalingGroup::default() && config.is_none() {
         return Ok(None);
     }
     Ok(Some((group, config)))
+}
+
+/// Whether what the cloud reports holds every value declared: keys the cloud adds, and keys
+/// it answers empty that were never declared, are no difference; lists keep their order (ENS
+/// reads instance types and vSwitches in priority order).
+fn holds(declared: &serde_json::Value, reported: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (declared, reported) {
+        (Value::Null, _) => true,
+        (Value::Object(declared), _) => declared
+            .iter()
+            .all(|(key, value)| holds(value, reported.get(key).unwrap_or(&Value::Null))),
+        (Value::Array(declared), Value::Array(reported)) => {
+            declared.len() == reported.len()
+                && declared.iter().zip(reported).all(|(d, r)| holds(d, r))
+        }
+        (declared, reported) => declared == reported,
+    }
 }
 
 /// Template settings that differ (scaling group fields the user declared, Kubernetes config).
@@ -363,6 +387,45 @@ mod tests {
             instance_id: Some(id.into()),
             state: Some(state.into()),
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn what_the_cloud_fills_in_is_no_difference_but_a_declared_value_is() {
+        use serde_json::json;
+        for (declared, reported, expected) in [
+            (
+                json!([{"Size": 40}]),
+                json!([{"Size": 40, "Category": "cloud_efficiency"}]),
+                true,
+            ),
+            (json!([{"Size": 40}]), json!([{"Size": 80}]), false),
+            (
+                json!([{"Size": 40}]),
+                json!([{"Size": 40}, {"Size": 40}]),
+                false,
+            ),
+            (
+                json!([{"Category": "ssd"}]),
+                json!([{"Category": "cloud_efficiency"}]),
+                false,
+            ),
+            (
+                json!({"UserData": "x"}),
+                json!({"UserData": "x", "PreUserData": ""}),
+                true,
+            ),
+            (json!({"UserData": "x"}), json!({"PreUserData": "x"}), false),
+            (json!({"UserData": "x"}), json!(null), false),
+            (json!({"UserData": null}), json!(null), true),
+            // Priority lists keep their order.
+            (json!(["a", "b"]), json!(["b", "a"]), false),
+        ] {
+            assert_eq!(
+                holds(&declared, &reported),
+                expected,
+                "{declared} in {reported}"
+            );
         }
     }
 

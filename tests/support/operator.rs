@@ -125,6 +125,7 @@ pub fn operator_config(namespace: &str, poll: Duration) -> Config {
         observe: nodepool_operator::controller::Observe::List,
         election: None,
         shutdown_timeout: Duration::from_secs(5),
+        refused_plan_attempts: 3,
     }
 }
 

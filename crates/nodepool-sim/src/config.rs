@@ -63,6 +63,10 @@ pub struct SimConfig {
     /// of the order they were sent, as a real cloud may list them in an order of its own.
     #[serde(default)]
     pub reorder_lists: bool,
+    /// Fill in what a real cloud adds to an ENS pool's settings when they are left out: a
+    /// data disk's category (`cloud_efficiency`), empty `PreUserData`/`UserData` scripts.
+    #[serde(default)]
+    pub fill_defaults: bool,
 }
 
 impl Default for SimConfig {
@@ -79,6 +83,7 @@ impl Default for SimConfig {
             faults: Vec::new(),
             fault_seed: 0,
             reorder_lists: false,
+            fill_defaults: false,
         }
     }
 }

@@ -19,10 +19,13 @@ pub(super) fn create(
             "NodepoolInfo.Name must be 1 to 128 characters without spaces",
         ));
     }
-    let group = required_json(params, "ScalingGroup")?;
+    let mut group = required_json(params, "ScalingGroup")?;
     check_scaling_group(&group, true)?;
-    let kubernetes_config = json_param(params, "KubernetesConfig")?.unwrap_or_else(|| json!({}));
+    let mut kubernetes_config =
+        json_param(params, "KubernetesConfig")?.unwrap_or_else(|| json!({}));
     check_kubernetes_config(&kubernetes_config)?;
+    crate::clouds::fill_ens_defaults(&sim.config, &mut group);
+    crate::clouds::fill_ens_config_defaults(&sim.config, &mut kubernetes_config);
     let desired = group["DesiredSize"]
         .as_u64()
         .and_then(|n| u32::try_from(n).ok())
@@ -232,7 +235,10 @@ pub(super) fn modify(
         .as_str()
         .filter(|s| !s.is_empty())
         .ok_or_else(|| missing("NodepoolInfo.NodepoolId"))?;
-    let group = json_param(params, "ScalingGroup")?;
+    let mut group = json_param(params, "ScalingGroup")?;
+    if let Some(group) = group.as_mut() {
+        crate::clouds::fill_ens_defaults(&sim.config, group);
+    }
     if let Some(group) = &group {
         if group.get("DesiredSize").is_some() {
             return Err(bad_request(
@@ -263,7 +269,8 @@ pub(super) fn modify(
             stored.insert(key.clone(), value.clone());
         }
     }
-    if let Some(config) = kubernetes_config {
+    if let Some(mut config) = kubernetes_config {
+        crate::clouds::fill_ens_config_defaults(&sim.config, &mut config);
         pool.kubernetes_config = config;
     }
     if let Some(flavor) = pool.scaling_group["InstanceTypes"][0].as_str() {
