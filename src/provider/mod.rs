@@ -10,6 +10,7 @@
 pub mod alibaba;
 pub mod budget;
 pub mod cce;
+pub mod compared;
 pub mod ens;
 pub mod error;
 pub mod huawei;

@@ -3,7 +3,8 @@
 //! lookup before a create. Each entry remembers when it was seen (by the list, or by a targeted
 //! read folded in later), and the parent remembers when each of its pools was last written, so
 //! a caller asks for an observation newer than what it needs: an older observation never
-//! overwrites a newer one, and a write is never followed by a look that predates it.
+//! overwrites a newer one, and a write is never followed by a look that predates it. Only the
+//! settings the operator compares are held ([`ObservedPool::compared_only`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -103,7 +104,7 @@ impl Observations {
             .map(|pool| {
                 let seen = Seen {
                     at: started,
-                    pool: Arc::new(pool),
+                    pool: Arc::new(pool.compared_only()),
                 };
                 (seen.pool.id.clone(), seen)
             })
@@ -128,7 +129,7 @@ impl Observations {
             (_, Some(pool)) => {
                 let seen = Seen {
                     at,
-                    pool: Arc::new(pool.clone()),
+                    pool: Arc::new(pool.clone().compared_only()),
                 };
                 slot.pools.insert(id.to_owned(), seen);
             }
