@@ -320,6 +320,18 @@ fn cases() -> Vec<Case> {
             "Failed",
         ),
         case(
+            "the cloud refuses the change",
+            built(
+                auto,
+                seen(PoolPhase::Ready, 3, ""),
+                Outcome::Refused(
+                    "invalid request: CCE.01400012: the node pool cannot be updated".into(),
+                ),
+            ),
+            "Degraded",
+            "Failed",
+        ),
+        case(
             "a Manual plan waits for approval",
             built(
                 auto,

@@ -49,7 +49,7 @@ fn stalled(status: &NodePoolStatus, outcome: &Outcome) -> Option<(&'static str, 
                 return Some((category, message.clone()));
             }
         }
-        Outcome::Refused { message, .. } => return Some(("ChangeRefused", message.clone())),
+        Outcome::Refused(message) => return Some(("ChangeRefused", message.clone())),
         Outcome::Synced | Outcome::Queued | Outcome::AwaitingApproval(_) => {}
     }
     let (_, _, message) = ready_condition(status)?;
@@ -294,10 +294,19 @@ mod tests {
                 failed("CloudThrottled"),
                 pair(("True", "Retrying"), ("False", "Progressing")),
             ),
+            // A refused change: stalled, and the pool running on its old settings is not Ready.
+            (
+                seen(PoolPhase::Ready, 2),
+                Outcome::Refused("CCE.01400012: no".into()),
+                pair(("False", "Stalled"), ("True", "ChangeRefused")),
+            ),
         ];
         for (observation, outcome, expected) in cases {
             let status = status_of(&fresh, &observation, &outcome, "t1");
             assert_eq!(verdicts(&status), expected, "{observation:?} {outcome:?}");
+            if matches!(outcome, Outcome::Refused(_)) {
+                assert_eq!(condition(&status, "Ready").1, "ChangeRefused");
+            }
         }
     }
 

@@ -391,18 +391,14 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
         gives_up_now = refusal::given_up(current, ctx.config.refused_plan_attempts);
     }
     let outcome = match (&result, &planned) {
-        (Ok(_), Some(stopped)) if given_up => Outcome::Refused {
-            message: refusal::explanation(stopped, &pool.name_any()),
-            given_up: true,
-        },
-        (Err(_), Some(refused)) if refused_now.is_some() => Outcome::Refused {
-            message: if gives_up_now {
-                refusal::explanation(refused, &pool.name_any())
-            } else {
-                refused_now.clone().unwrap_or_default()
-            },
-            given_up: gives_up_now,
-        },
+        (Ok(_), Some(stopped)) if given_up => {
+            Outcome::Refused(refusal::explanation(stopped, &pool.name_any()))
+        }
+        (Err(_), Some(refused)) if refused_now.is_some() => Outcome::Refused(if gives_up_now {
+            refusal::explanation(refused, &pool.name_any())
+        } else {
+            refused_now.clone().unwrap_or_default()
+        }),
         (Ok(_), Some(waiting)) if held => Outcome::AwaitingApproval(format!(
             "{}; approve it with: kubectl annotate nodepool {} {APPROVE_PLAN_ANNOTATION}={} --overwrite",
             preview::summary(waiting),
@@ -463,7 +459,7 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
         announce(ctx, pool, phase, status.pool_id.as_deref(), note).await;
     }
     if given_up || gives_up_now {
-        if let Outcome::Refused { message, .. } = &outcome {
+        if let Outcome::Refused(message) = &outcome {
             warn_once(ctx, pool, "ChangeRefused", message.clone()).await;
         }
         // Polled as a settled pool: what the cloud reports stays current, nothing is sent.

@@ -52,12 +52,9 @@ pub enum Outcome {
     Queued,
     /// A `changePolicy: Manual` NodePool's plan waits for approval (the message says how).
     AwaitingApproval(String),
-    /// The cloud refused the planned create or update (its 4xx, with its code and message);
-    /// `given_up` once it did so too often to be sent again without a change or a retry.
-    Refused {
-        message: String,
-        given_up: bool,
-    },
+    /// The cloud refused the planned create or update (the message: its code and text, and
+    /// once it did so too often, that the plan is held).
+    Refused(String),
 }
 
 /// Everything a status is built from.
@@ -93,7 +90,7 @@ fn readiness(inputs: &Inputs) -> (ConditionStatus, String, String) {
         return (ConditionStatus::False, "Conflict".into(), message.clone());
     }
     // Whatever the pool looks like, it is not as declared while its change is refused.
-    if let Outcome::Refused { message, .. } = inputs.outcome {
+    if let Outcome::Refused(message) = inputs.outcome {
         return (
             ConditionStatus::False,
             "ChangeRefused".into(),
@@ -205,9 +202,7 @@ pub fn build(previous: &NodePoolStatus, inputs: &Inputs) -> NodePoolStatus {
     let (synced, reason, message) = match inputs.outcome {
         Outcome::Invalid(message) => (false, "InvalidSpec".to_owned(), message.clone()),
         Outcome::Failed { reason, message } => (false, reason.clone(), message.clone()),
-        Outcome::Refused { message, .. } => {
-            (false, "CloudInvalidRequest".to_owned(), message.clone())
-        }
+        Outcome::Refused(message) => (false, "CloudInvalidRequest".to_owned(), message.clone()),
         Outcome::Conflict(message) => (false, "Conflict".to_owned(), message.clone()),
         Outcome::AwaitingApproval(message) => {
             (false, "AwaitingApproval".to_owned(), message.clone())
