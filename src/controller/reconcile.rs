@@ -394,11 +394,10 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
         (Ok(_), Some(stopped)) if given_up => {
             Outcome::Refused(refusal::explanation(stopped, &pool.name_any()))
         }
-        (Err(_), Some(refused)) if refused_now.is_some() => Outcome::Refused(if gives_up_now {
-            refusal::explanation(refused, &pool.name_any())
-        } else {
-            refused_now.clone().unwrap_or_default()
-        }),
+        (Err(_), Some(refused)) if gives_up_now => {
+            Outcome::Refused(refusal::explanation(refused, &pool.name_any()))
+        }
+        (Err(_), Some(_)) if let Some(message) = &refused_now => Outcome::Refused(message.clone()),
         (Ok(_), Some(waiting)) if held => Outcome::AwaitingApproval(format!(
             "{}; approve it with: kubectl annotate nodepool {} {APPROVE_PLAN_ANNOTATION}={} --overwrite",
             preview::summary(waiting),

@@ -237,15 +237,13 @@ pub(super) fn modify(
         .ok_or_else(|| missing("NodepoolInfo.NodepoolId"))?;
     let mut group = json_param(params, "ScalingGroup")?;
     if let Some(group) = group.as_mut() {
-        crate::clouds::fill_ens_defaults(&sim.config, group);
-    }
-    if let Some(group) = &group {
         if group.get("DesiredSize").is_some() {
             return Err(bad_request(
                 "ScalingGroup.DesiredSize cannot be modified; use ScaleClusterNodePool or DeleteClusterNodes",
             ));
         }
         check_scaling_group(group, false)?;
+        crate::clouds::fill_ens_defaults(&sim.config, group);
     }
     let kubernetes_config = json_param(params, "KubernetesConfig")?;
     if let Some(config) = &kubernetes_config {
