@@ -53,6 +53,28 @@ fn crds_subcommand_prints_the_committed_crds() {
     assert_eq!(String::from_utf8(output.stdout).unwrap(), committed);
 }
 
+/// The binary's allocator is jemalloc with one arena and a background thread
+/// (`.cargo/config.toml`): what keeps a settled operator's memory close to what it holds.
+#[cfg(all(target_os = "linux", not(feature = "system-allocator")))]
+#[test]
+fn the_allocator_runs_one_arena_and_gives_pages_back_in_the_background() {
+    let output = Command::new(env!("CARGO_BIN_EXE_nodepool-operator"))
+        .arg("crds")
+        // jemalloc's own report of its settings, printed as the process exits.
+        .env("_RJEM_MALLOC_CONF", "stats_print:true")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let report = String::from_utf8_lossy(&output.stderr);
+    for setting in ["opt.narenas: 1", "opt.background_thread: true"] {
+        assert!(
+            report.lines().any(|l| l.trim_start().starts_with(setting)),
+            "jemalloc does not report {setting:?}:\n{}",
+            report.lines().take(40).collect::<Vec<_>>().join("\n")
+        );
+    }
+}
+
 /// Applies the Huawei account and the CCE sample into `namespace` and waits until it is Ready.
 async fn sample_pool_gets_ready(client: &kube::Client, namespace: &str, sim_url: &str) {
     for file in ["huawei-account.yaml", "nodepool-cce.yaml"] {

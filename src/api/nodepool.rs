@@ -178,13 +178,13 @@ pub struct NodePoolSpec {
     pub poll_interval_seconds: Option<u32>,
     /// A Huawei CCE node pool: the `spec` of CCE's node-pool API and the cluster it belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cce: Option<CcePoolSpec>,
+    pub cce: Option<Box<CcePoolSpec>>,
     /// A Huawei ModelArts node pool: ModelArts' node-pool `spec` and the resource pool it belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modelarts: Option<ModelArtsPoolSpec>,
+    pub modelarts: Option<Box<ModelArtsPoolSpec>>,
     /// An Alibaba ENS node pool: the parameters of ENS `CreateClusterNodePool`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ens: Option<EnsPoolSpec>,
+    pub ens: Option<Box<EnsPoolSpec>>,
 }
 
 /// A Huawei CCE node pool (`spec` of the CCE API, plus the cluster it belongs to).

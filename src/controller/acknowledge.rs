@@ -19,8 +19,10 @@ use super::status::{self, Inputs, Observation, Outcome};
 use super::{Watched, readable};
 use crate::api::NodePool;
 
-/// Acknowledgements written at once (each is one small status patch).
-const AT_ONCE: usize = 8;
+/// Acknowledgements written at once (each is one small status patch, answered in about 20 ms):
+/// 8 sent about 200 a second, fewer than a burst of creates arrives with (docs/benchmarks.md,
+/// "Pickup").
+const AT_ONCE: usize = 32;
 
 #[derive(Clone)]
 pub struct Acknowledger {

@@ -2,8 +2,8 @@
 //! the one-owner check and the wake-ups on deletion read the few NodePools of one location
 //! instead of scanning every cached NodePool on every reconcile.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
@@ -15,11 +15,14 @@ use crate::provider::CloudKind;
 /// Where a cloud pool lives: its cloud, parent and name.
 pub type Location = (CloudKind, String, String);
 
+/// Held once per NodePool at thousands of them, so kept small: one shared location, a
+/// reference without resource version or uid, and a list rather than a tree per location (a
+/// location almost always has one NodePool).
 #[derive(Default)]
 struct Index {
     /// uid -> where it declares, and the NodePool.
-    by_uid: HashMap<String, (Location, ObjectRef<Watched>)>,
-    by_location: HashMap<Location, BTreeSet<String>>,
+    by_uid: HashMap<String, (Arc<Location>, ObjectRef<Watched>)>,
+    by_location: HashMap<Arc<Location>, Vec<String>>,
     /// During a relist: the uids listed so far (the others are gone once it is done).
     relisted: Option<HashSet<String>>,
 }
@@ -29,7 +32,7 @@ impl Index {
         if let Some((location, _)) = self.by_uid.remove(uid)
             && let Some(uids) = self.by_location.get_mut(&location)
         {
-            uids.remove(uid);
+            uids.retain(|held| held != uid);
             if uids.is_empty() {
                 self.by_location.remove(&location);
             }
@@ -45,18 +48,25 @@ impl Index {
         }
         let location = readable(object).and_then(validate::location);
         if let (Some(location), Some((held, _))) = (&location, self.by_uid.get(&uid))
-            && held == location
+            && **held == *location
         {
             return;
         }
         self.remove(&uid);
         if let Some(location) = location {
+            let location = match self.by_location.get_key_value(&location) {
+                Some((shared, _)) => shared.clone(),
+                None => Arc::new(location),
+            };
             self.by_location
                 .entry(location.clone())
-                .or_default()
-                .insert(uid.clone());
-            self.by_uid
-                .insert(uid, (location, ObjectRef::from_obj(object)));
+                .or_insert_with(|| Vec::with_capacity(1))
+                .push(uid.clone());
+            let mut name = ObjectRef::new(&object.name_any());
+            if let Some(namespace) = object.namespace() {
+                name = name.within(&namespace);
+            }
+            self.by_uid.insert(uid, (location, name));
         }
     }
 }

@@ -220,13 +220,13 @@ pub fn nodepool(target: &Target, pool: &ObservedPool) -> Result<NodePool, Skippe
     };
     match (&pool.spec, target.cloud) {
         (CloudSpec::Cce(wire), CloudKind::Cce) => {
-            spec.cce = Some(cce(target, pool, wire).map_err(skipped)?)
+            spec.cce = Some(Box::new(cce(target, pool, wire).map_err(skipped)?))
         }
         (CloudSpec::ModelArts(wire), CloudKind::ModelArts) => {
-            spec.modelarts = Some(modelarts(target, pool, wire).map_err(skipped)?)
+            spec.modelarts = Some(Box::new(modelarts(target, pool, wire).map_err(skipped)?))
         }
         (CloudSpec::Ens(settings), CloudKind::Ens) => {
-            spec.ens = Some(ens(target, pool, settings).map_err(skipped)?)
+            spec.ens = Some(Box::new(ens(target, pool, settings).map_err(skipped)?))
         }
         _ => return Err(skipped("the cloud did not report its settings".into())),
     }

@@ -154,7 +154,8 @@ struct Changed {
 }
 
 fn changed(spec: &NodePoolSpec, observed: &ObservedPool) -> Changed {
-    let CloudSpec::Cce(actual) = &observed.spec else {
+    let settings = observed.spec.settings();
+    let CloudSpec::Cce(actual) = &*settings else {
         return Changed {
             k8s_tags: true,
             taints: true,
@@ -269,7 +270,7 @@ pub fn drift(desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
     let Ok(spec) = cce_spec(desired) else {
         return vec!["provider".into()];
     };
-    if !matches!(observed.spec, CloudSpec::Cce(_)) {
+    if !matches!(*observed.spec.settings(), CloudSpec::Cce(_)) {
         return vec!["spec".into()];
     }
     let changed = changed(spec, observed);
@@ -377,7 +378,8 @@ impl NodePoolProvider for CceProvider {
 
     async fn unmark(&self, cluster: &str, observed: &ObservedPool) -> Result<(), CloudError> {
         let empty = NodePoolSpec::default();
-        let actual = match &observed.spec {
+        let settings = observed.spec.settings();
+        let actual = match &*settings {
             CloudSpec::Cce(spec) => spec,
             _ => &empty,
         };

@@ -2,17 +2,40 @@
 //! shows in a plan. A test checks that drift and update bodies come out the same from what is
 //! kept as from the whole answer.
 
+use std::borrow::Cow;
+
 use super::{CloudSpec, EnsSettings, ObservedPool};
 
 impl CloudSpec {
-    /// Only the settings the operator compares, updates and shows in a plan (the in-place and
-    /// new-nodes-only ones, see docs/fields.md), for the observations held per listed pool:
-    /// the rest of an answer (flavor, volumes, login, network, fields this version does not
-    /// know) is never read from there, and at thousands of pools it would be most of what is
-    /// held.
-    pub fn compared_only(self) -> CloudSpec {
+    /// The settings, opened from the [`CloudSpec::Kept`] form if need be.
+    pub fn settings(&self) -> Cow<'_, CloudSpec> {
         match self {
-            CloudSpec::Unknown => CloudSpec::Unknown,
+            // Written by `compared_only` from these very types, so it reads back; were it not
+            // to, `Unknown` makes drift checks report the settings as not known.
+            CloudSpec::Kept(json) => Cow::Owned(serde_json::from_str(json).unwrap_or_default()),
+            settings => Cow::Borrowed(settings),
+        }
+    }
+
+    /// Only the settings the operator compares, updates and shows in a plan (the in-place and
+    /// new-nodes-only ones, see docs/fields.md), in the [`CloudSpec::Kept`] form, for the
+    /// observations held per listed pool: the rest of an answer (flavor, volumes, login,
+    /// network, fields this version does not know) is never read from there, and at
+    /// thousands of pools it would be most of what is held.
+    pub fn compared_only(self) -> CloudSpec {
+        if matches!(self, CloudSpec::Unknown | CloudSpec::Kept(_)) {
+            return self;
+        }
+        let compared = self.compared_settings();
+        match serde_json::to_string(&compared) {
+            Ok(json) => CloudSpec::Kept(json.into_boxed_str()),
+            Err(_) => compared,
+        }
+    }
+
+    fn compared_settings(self) -> CloudSpec {
+        match self {
+            settings @ (CloudSpec::Unknown | CloudSpec::Kept(_)) => settings,
             CloudSpec::Cce(spec) => {
                 let template = spec
                     .node_template
@@ -239,7 +262,8 @@ mod tests {
         let list: nodepool_wire::cce::NodePoolList =
             serde_json::from_value(fixture("cce")).unwrap();
         let kept = cce::observe(&list.items[0]).compared_only();
-        let CloudSpec::Cce(spec) = kept.spec else {
+        assert!(matches!(kept.spec, CloudSpec::Kept(_)));
+        let CloudSpec::Cce(spec) = kept.spec.settings().into_owned() else {
             panic!("CCE settings kept")
         };
         let template = spec.node_template.unwrap_or_default();

@@ -124,7 +124,8 @@ pub fn modification(
 ) -> Result<Option<(wire::ScalingGroup, Option<wire::KubernetesConfig>)>, CloudError> {
     let (want, want_config) = ens_spec(desired)?;
     let empty = EnsSettings::default();
-    let observed_settings = match &observed.spec {
+    let settings = observed.spec.settings();
+    let observed_settings = match &*settings {
         CloudSpec::Ens(settings) => settings,
         _ => &empty,
     };

@@ -104,9 +104,9 @@ pub struct ObservedPool {
     pub spec: CloudSpec,
 }
 
-/// A pool's settings in the cloud's own types: held per listed pool, so typed (smaller than
-/// the JSON they came from, and compared without parsing again on every drift check).
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A pool's settings in the cloud's own types. Read them through [`CloudSpec::settings`],
+/// which also opens the [`CloudSpec::Kept`] form.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub enum CloudSpec {
     /// Not reported (an answer without the settings).
     #[default]
@@ -114,10 +114,16 @@ pub enum CloudSpec {
     Cce(Box<nodepool_wire::cce::NodePoolSpec>),
     ModelArts(Box<nodepool_wire::modelarts::NodePoolSpec>),
     Ens(Box<EnsSettings>),
+    /// The settings the operator compares ([`CloudSpec::compared_only`]) as compact JSON: the
+    /// form the shared lists hold for each pool. The cloud's types carry every field of its
+    /// API inline (a CCE pool spec is about 1.5 KB even when nearly empty, a one-label map a
+    /// 0.5 KB tree node); the JSON of what is compared is a tenth of that, and is opened
+    /// only when a pool is compared.
+    Kept(Box<str>),
 }
 
 /// What ENS reports of a pool's settings.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct EnsSettings {
     pub scaling_group: nodepool_wire::ens::ScalingGroup,
     pub kubernetes_config: Option<nodepool_wire::ens::KubernetesConfig>,

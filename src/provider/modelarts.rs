@@ -162,7 +162,7 @@ pub fn observe(pool: &NodePool) -> ObservedPool {
 
 /// The resources ModelArts reports of the pool (none known: empty).
 fn observed_resources(observed: &ObservedPool) -> wire::Resources {
-    match &observed.spec {
+    match &*observed.spec.settings() {
         CloudSpec::ModelArts(spec) => spec.resources.clone().unwrap_or_default(),
         _ => wire::Resources::default(),
     }
