@@ -431,9 +431,19 @@ async fn kubectl_explain_describes_every_field() {
                 .iter()
                 .find(|d| d.path == "NodePool.spec.cce.nodeTemplate.flavor")
                 .expect("NodePool.spec.cce.nodeTemplate.flavor is published");
-            let (ok, out, err) = cluster
-                .kubectl(&["explain", "nodepool.spec.cce.nodeTemplate.flavor"])
-                .await;
+            // kubectl's discovery may not list a CRD installed moments ago: it asks again
+            // while it answers that it knows no such resource.
+            let (ok, out, err) = support::wait_for(
+                "kubectl's discovery to list NodePools",
+                Duration::from_secs(30),
+                || async {
+                    let (ok, out, err) = cluster
+                        .kubectl(&["explain", "nodepool.spec.cce.nodeTemplate.flavor"])
+                        .await;
+                    (ok || !err.contains("couldn't find resource")).then_some((ok, out, err))
+                },
+            )
+            .await;
             assert!(ok, "{err}");
             let shown = words(&out);
             assert!(

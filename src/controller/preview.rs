@@ -75,9 +75,9 @@ fn reported_value(spec: &CloudSpec) -> Value {
             "ScalingGroup": settings.scaling_group,
             "KubernetesConfig": settings.kubernetes_config,
         }),
-        CloudSpec::Kept(_) => match spec.settings() {
-            std::borrow::Cow::Owned(settings) => reported_value(&settings),
-            std::borrow::Cow::Borrowed(_) => Value::Null,
+        CloudSpec::Kept(_) => match &*spec.settings() {
+            CloudSpec::Kept(_) => Value::Null,
+            settings => reported_value(settings),
         },
     }
 }

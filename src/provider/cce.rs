@@ -153,9 +153,9 @@ struct Changed {
     autoscaling: bool,
 }
 
-fn changed(spec: &NodePoolSpec, observed: &ObservedPool) -> Changed {
-    let settings = observed.spec.settings();
-    let CloudSpec::Cce(actual) = &*settings else {
+/// `reported`: the observed pool's settings, opened once by the caller.
+fn changed(spec: &NodePoolSpec, reported: &CloudSpec) -> Changed {
+    let CloudSpec::Cce(actual) = reported else {
         return Changed {
             k8s_tags: true,
             taints: true,
@@ -203,7 +203,7 @@ pub fn update_body(
     count: CountUpdate,
 ) -> Result<Value, CloudError> {
     let spec = cce_spec(desired)?;
-    let changed = changed(spec, observed);
+    let changed = changed(spec, &observed.spec.settings());
     let mut body_spec = serde_json::Map::new();
     let empty = wire::NodeTemplate::default();
     let template = spec.node_template.as_ref().unwrap_or(&empty);
@@ -270,10 +270,11 @@ pub fn drift(desired: &DesiredPool, observed: &ObservedPool) -> Vec<String> {
     let Ok(spec) = cce_spec(desired) else {
         return vec!["provider".into()];
     };
-    if !matches!(*observed.spec.settings(), CloudSpec::Cce(_)) {
+    let reported = observed.spec.settings();
+    if !matches!(*reported, CloudSpec::Cce(_)) {
         return vec!["spec".into()];
     }
-    let changed = changed(spec, observed);
+    let changed = changed(spec, &reported);
     [
         (changed.k8s_tags, "nodeTemplate.k8sTags"),
         (changed.taints, "nodeTemplate.taints"),
