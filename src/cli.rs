@@ -245,21 +245,27 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// Writes a command's output; a reader that stops early (`crds | head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing to standard output"))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Cli {
     pub async fn run(self) -> std::process::ExitCode {
         let result: anyhow::Result<()> = match self.command {
             Command::Crds => match crds_yaml() {
-                Ok(yaml) => {
-                    print!("{yaml}");
-                    Ok(())
-                }
+                Ok(yaml) => emit(&yaml),
                 Err(e) => Err(e.into()),
             },
             Command::Fields => match crate::api::fields::markdown() {
-                Ok(text) => {
-                    print!("{text}");
-                    Ok(())
-                }
+                Ok(text) => emit(&text),
                 Err(unclassified) => Err(anyhow::anyhow!(
                     "fields without a change class: {}",
                     unclassified.join(", ")
@@ -278,8 +284,7 @@ impl Cli {
                     for skipped in &imported.skipped {
                         eprintln!("nodepool-operator: {skipped}");
                     }
-                    print!("{}", crate::import::render(&imported)?);
-                    Ok(())
+                    emit(&crate::import::render(&imported)?)
                 }
                 .await
             }

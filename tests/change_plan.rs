@@ -26,7 +26,7 @@ async fn waiting_plan(env: &Env, action: &str) -> (NodePool, Plan) {
                 && condition(p, "Synced").is_some_and(|(_, reason)| reason == "AwaitingApproval")
         })
         .await;
-    let plan = pool.status.clone().unwrap().plan.unwrap();
+    let plan = *pool.status.clone().unwrap().plan.unwrap();
     (pool, plan)
 }
 

@@ -32,7 +32,7 @@ fn message(pool: &NodePool, type_: &str) -> String {
         .conditions
         .iter()
         .find(|c| c.type_ == type_)
-        .map(|c| c.message.clone())
+        .map(|c| c.message.to_string())
         .unwrap_or_default()
 }
 

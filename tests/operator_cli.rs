@@ -53,6 +53,23 @@ fn crds_subcommand_prints_the_committed_crds() {
     assert_eq!(String::from_utf8(output.stdout).unwrap(), committed);
 }
 
+/// `nodepool-operator crds | head` is a normal way to look: a reader that stops early is not
+/// an error, and certainly not a panic.
+#[test]
+fn crds_into_a_reader_that_stops_early_exits_quietly() {
+    // The read end is closed before anything is written, as `head -0` would.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_nodepool-operator"))
+        .arg("crds")
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
 /// The binary's allocator is jemalloc with one arena and a background thread
 /// (`.cargo/config.toml`): what keeps a settled operator's memory close to what it holds.
 #[cfg(all(target_os = "linux", not(feature = "system-allocator")))]

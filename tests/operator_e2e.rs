@@ -174,6 +174,57 @@ fn successful_creates(env: &Env, which: Which) -> usize {
         .count()
 }
 
+/// A new pool is told once and written few times, since a burst of creates makes every one of
+/// these writes for each NodePool: its Events are `Created` and `Ready` (no `Planned`,
+/// `Applied` or `Creating` beside `Created`), and the pool's id arrives with the status that
+/// shows it `Creating`, not in a write of its own.
+#[tokio::test]
+async fn a_create_is_told_by_created_and_ready_and_its_id_comes_with_its_status() {
+    for which in ALL {
+        let env = setup(which).await;
+        let name = name_of(which);
+        env.apply_all(sample(which.sample(), &env.sim)).await;
+        env.wait_ready(name, 2).await;
+        let regarding = |event: &Value| {
+            event["objectRef"]["namespace"] == env.ns.name.as_str()
+                && event["requestObject"]["regarding"]["name"] == name
+        };
+        wait_for("the Ready event", DEADLINE, || async {
+            env.cluster
+                .audit_events_of(support::cluster::OPERATOR_USER)
+                .iter()
+                .any(|e| regarding(e) && e["requestObject"]["reason"] == "Ready")
+                .then_some(())
+        })
+        .await;
+        let audited = env.cluster.audit_events_of(support::cluster::OPERATOR_USER);
+        let reasons: Vec<&str> = audited
+            .iter()
+            .filter(|e| e["objectRef"]["resource"] == "events" && regarding(e))
+            .filter_map(|e| e["requestObject"]["reason"].as_str())
+            .collect();
+        assert_eq!(reasons, ["Created", "Ready"], "{which:?}");
+
+        let status_writes: Vec<&Value> = audited
+            .iter()
+            .filter(|e| {
+                e["objectRef"]["namespace"] == env.ns.name.as_str()
+                    && e["objectRef"]["name"] == name
+                    && e["objectRef"]["subresource"] == "status"
+            })
+            .map(|e| &e["requestObject"]["status"])
+            .collect();
+        let first_with_id = status_writes
+            .iter()
+            .find(|status| status.get("poolId").is_some())
+            .unwrap();
+        assert_eq!(
+            first_with_id["phase"], "Creating",
+            "{which:?}: {first_with_id}"
+        );
+    }
+}
+
 /// Orphaning removes the operator's mark from the cloud pool; declaring the NodePool again
 /// adopts that pool at once, even when its first status writes fail (it must not trust a list
 /// made before the mark went).

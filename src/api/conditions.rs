@@ -1,24 +1,32 @@
 //! kstatus-compatible conditions whose `lastTransitionTime` moves only on a transition.
 
+use compact_str::CompactString;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A kstatus-compatible condition; its `lastTransitionTime` moves only when its `status` does.
+// Compact strings: the type, status, reason and time (and most messages) fit in the string's
+// own 24 bytes, so the conditions of a cached NodePool take no allocation of their own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
     /// The condition's type, e.g. `Ready` or `Synced`; one condition per type.
     #[serde(rename = "type")]
-    pub type_: String,
+    #[schemars(with = "String")]
+    pub type_: CompactString,
     /// `True`, `False` or `Unknown`.
-    pub status: String,
+    #[schemars(with = "String")]
+    pub status: CompactString,
     /// One CamelCase word saying why, e.g. `PoolReady`, `InvalidSpec`, `CredentialsWork`, `CloudThrottled`.
-    pub reason: String,
+    #[schemars(with = "String")]
+    pub reason: CompactString,
     /// What happened, in words; the cloud's error code and message when a cloud call failed.
     #[serde(default)]
-    pub message: String,
+    #[schemars(with = "String")]
+    pub message: CompactString,
     /// When `status` last changed (RFC 3339, to the second).
-    pub last_transition_time: String,
+    #[schemars(with = "String")]
+    pub last_transition_time: CompactString,
     /// The `metadata.generation` the condition was set for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
@@ -67,19 +75,19 @@ pub fn set_condition(
     match conditions.iter_mut().find(|c| c.type_ == type_) {
         Some(existing) => {
             if existing.status != status {
-                existing.last_transition_time = now.to_owned();
+                existing.last_transition_time = now.into();
             }
-            existing.status = status.to_owned();
-            existing.reason = reason.to_owned();
-            existing.message = message.to_owned();
+            existing.status = status.into();
+            existing.reason = reason.into();
+            existing.message = message.into();
             existing.observed_generation = generation;
         }
         None => conditions.push(Condition {
-            type_: type_.to_owned(),
-            status: status.to_owned(),
-            reason: reason.to_owned(),
-            message: message.to_owned(),
-            last_transition_time: now.to_owned(),
+            type_: type_.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message: message.into(),
+            last_transition_time: now.into(),
             observed_generation: generation,
         }),
     }

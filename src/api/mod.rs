@@ -16,8 +16,8 @@ pub use conditions::{Condition, ConditionStatus, set_condition};
 pub use nodepool::{
     AccountRef, CceAutoscaling, CceLogin, CceNodeTemplate, CcePoolSpec, CceTaint, CceUserTag,
     CceVolume, ChangePolicy, DeletionPolicy, EnsDataDisk, EnsKubernetesConfig, EnsPoolSpec,
-    EnsScalingGroup, ModelArtsPoolSpec, ModelArtsResources, ModelArtsTaint, NodePool, NodePoolSpec,
-    NodePoolStatus, Plan, PlannedChange, Refusal,
+    EnsScalingGroup, Labels, ModelArtsPoolSpec, ModelArtsResources, ModelArtsTaint, NodePool,
+    NodePoolSpec, NodePoolStatus, Plan, PlannedChange, Refusal,
 };
 
 use kube::CustomResourceExt;

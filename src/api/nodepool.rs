@@ -5,12 +5,19 @@
 
 use std::collections::BTreeMap;
 
+use litemap::LiteMap;
+
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Condition;
+
+/// A map of a few string keys and values (labels, annotations), sorted by key like a
+/// `BTreeMap` but held in one vector: a B-tree node is about half a kilobyte even for the one
+/// label most NodePools carry, and every NodePool is cached.
+pub type Labels = LiteMap<String, String>;
 
 /// The CloudAccount whose region, credentials and endpoints reach the pool's cloud.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -258,8 +265,8 @@ pub struct CceNodeTemplate {
     pub data_volumes: Option<Vec<CceVolume>>,
     #[serde(rename = "k8sTags", default, skip_serializing_if = "Option::is_none")]
     /// [in place] CCE `spec.nodeTemplate.k8sTags`: Kubernetes labels of the nodes; at most 19 (CCE allows 20 and the operator's ownership mark takes one).
-    #[schemars(extend("maxProperties" = 19))]
-    pub k8s_tags: Option<BTreeMap<String, String>>,
+    #[schemars(with = "Option<BTreeMap<String, String>>", extend("maxProperties" = 19))]
+    pub k8s_tags: Option<Labels>,
     /// [in place] CCE `spec.nodeTemplate.taints`: Kubernetes taints of the nodes (at most 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 20))]
@@ -383,7 +390,8 @@ pub struct ModelArtsPoolSpec {
     pub pool_name: String,
     /// [immutable] ModelArts `metadata.annotations` of the node pool: billing keys such as `os.modelarts/billing.mode`, `os.modelarts/period.num`, `os.modelarts/order.id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub annotations: Option<Labels>,
     /// ModelArts `spec.resources`: the pool's flavor, node count and node settings.
     pub resources: ModelArtsResources,
 }
@@ -419,7 +427,8 @@ pub struct ModelArtsResources {
     pub taints: Option<Vec<ModelArtsTaint>>,
     /// [in place] ModelArts `spec.resources.labels`: Kubernetes labels of the nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<BTreeMap<String, String>>,
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub labels: Option<Labels>,
     /// [in place] ModelArts `spec.resources.tags`: cloud resource tags of the nodes (not allowed in a non-privileged pool).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<CceUserTag>>,
@@ -579,8 +588,9 @@ pub struct NodePoolStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// The change the operator is about to make or, under `changePolicy: Manual`, waits to have approved; gone once it is carried out.
+    // Boxed: most NodePools have none, and every status is cached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan: Option<Plan>,
+    pub plan: Option<Box<Plan>>,
     /// One condition per type (a list keyed by `type`, as kstatus and server-side apply expect): `Ready` (the pool is settled at its size), `Synced` (the last reconcile went through), `Reconciling` (on its way to the spec) and `Stalled` (waiting for a person), with kstatus meanings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]

@@ -1,11 +1,7 @@
 //! Apply: carries out the one action the plan chose (create, adopt, update) and reports what
 //! the cloud shows afterwards. A create looks the pool up by name in a list made right before
-//! (and after any earlier attempt ended) and records the new pool's id in status at once, so a
-//! lost answer or a crash never leads to a second pool.
-
-use kube::api::{Patch, PatchParams};
-use kube::{Api, ResourceExt};
-use serde_json::json;
+//! (and after any earlier attempt ended), and the pool's id goes into the very next status
+//! write, so a lost answer or a crash never leads to a second pool.
 
 use super::Context;
 use super::error::cloud_category;
@@ -16,7 +12,6 @@ use super::plan::Action;
 use super::plan::NODE_COUNT;
 use super::report::announce;
 use super::status::Observation;
-use super::validate::Validated;
 use crate::api::NodePool;
 use crate::provider::{CloudError, ErrorCategory, ObservedPool};
 
@@ -28,20 +23,12 @@ pub enum ApplyError {
         #[source]
         source: CloudError,
     },
-    /// The pool exists in the cloud but its id could not be recorded; the next reconcile finds
-    /// it by name.
-    #[error("kubernetes: {source}")]
-    RecordId {
-        #[source]
-        source: kube::Error,
-    },
 }
 
 impl ApplyError {
     pub fn category(&self) -> &'static str {
         match self {
             ApplyError::Cloud { source } => cloud_category(source),
-            ApplyError::RecordId { .. } => "KubernetesError",
         }
     }
 }
@@ -81,24 +68,6 @@ fn seen(observed: Option<ObservedPool>) -> Observation {
     }
 }
 
-/// Records the pool's id in status at once, before anything else can fail.
-async fn record_id(
-    api: &Api<NodePool>,
-    pool: &NodePool,
-    validated: &Validated,
-    id: &str,
-) -> Result<(), ApplyError> {
-    let patch = json!({"status": {"poolId": id, "poolName": validated.pool.name, "provider": validated.cloud.as_str()}});
-    api.patch_status(
-        &pool.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
-    .map_err(|source| ApplyError::RecordId { source })?;
-    Ok(())
-}
-
 async fn adopted(ctx: &Context, pool: &NodePool, found: &ObservedPool) {
     let note = format!("adopted the existing cloud pool {}", found.id);
     announce(ctx, pool, "Adopted", Some(&found.id), note).await;
@@ -107,7 +76,6 @@ async fn adopted(ctx: &Context, pool: &NodePool, found: &ObservedPool) {
 /// Carries out `action` on the pool the cloud showed as `observed`.
 pub async fn apply(
     ctx: &Context,
-    api: &Api<NodePool>,
     target: Target<'_>,
     observed: Option<ObservedPool>,
     action: Action,
@@ -151,8 +119,6 @@ pub async fn apply(
                             ctx.observations
                                 .record(cache_key, &created.id, Some(&created), started)
                                 .await;
-                            let note = format!("created cloud pool {}", created.id);
-                            announce(ctx, pool, "Created", Some(&created.id), note).await;
                             (created, Action::Create)
                         }
                         // The answer may be lost after the cloud acted: the next attempt looks
@@ -161,9 +127,7 @@ pub async fn apply(
                     }
                 }
             };
-            if let Err(e) = record_id(api, pool, validated, &found.id).await {
-                return Applied::failed(Observation::Seen(found), e);
-            }
+            // Its id is in the status written next, before the create is announced.
             Applied::done(Observation::Seen(found), action)
         }
         Action::Adopt => {

@@ -24,7 +24,9 @@ use super::report::{announce, clear_warning, now, warn_once, warn_once_about, wr
 use super::status::{self, Inputs, Observation, Outcome};
 use super::validate;
 use super::{preview, progress, refusal};
-use crate::api::{APPROVE_PLAN_ANNOTATION, ChangePolicy, FINALIZER, NodePool, RETRY_ANNOTATION};
+use crate::api::{
+    APPROVE_PLAN_ANNOTATION, ChangePolicy, FINALIZER, NodePool, Plan, RETRY_ANNOTATION,
+};
 use crate::provider::{CloudKind, ErrorCategory};
 
 /// A duration spread by ±10% so pools polled together drift apart.
@@ -185,6 +187,13 @@ fn mode(pool: &NodePool) -> Mode {
     }
 }
 
+/// Whether `plan` is a create carried out at once, which its `Created` event tells in full:
+/// `Planned` and `Applied` are for updates and for plans that wait for approval (each Event
+/// is a write the API server makes for every NodePool of a burst).
+fn told_by_created(pool: &NodePool, plan: &Plan) -> bool {
+    plan.action == "Create" && pool.spec.change_policy == ChangePolicy::Auto
+}
+
 /// The cloud's code and message when it refused a create or update itself (a 4xx about the
 /// request, not the credentials, the quota or the pool's absence).
 fn refusal_message(error: &Error) -> Option<String> {
@@ -331,12 +340,14 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
             );
             planned = preview::describe(&validated, observed.pool.as_ref(), &action, generation);
             if let Some(current) = planned.as_mut() {
-                refusal::carry_over(current, previous.plan.as_ref(), retry);
+                refusal::carry_over(current, previous.plan.as_deref(), retry);
                 given_up = refusal::given_up(current, ctx.config.refused_plan_attempts);
             }
             if let Some(shown_plan) = &planned {
                 let pool_id = previous.pool_id.as_deref();
-                if previous.plan.as_ref().map(|p| &p.hash) != Some(&shown_plan.hash) {
+                if previous.plan.as_ref().map(|p| &p.hash) != Some(&shown_plan.hash)
+                    && !told_by_created(pool, shown_plan)
+                {
                     announce(ctx, pool, "Planned", pool_id, preview::summary(shown_plan)).await;
                 }
                 if pool.spec.change_policy == ChangePolicy::Manual {
@@ -354,7 +365,7 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
                 if !held && !given_up {
                     // The plan is in status before the cloud hears of it.
                     let mut before = previous.clone();
-                    before.plan = Some(shown_plan.clone());
+                    before.plan = Some(Box::new(shown_plan.clone()));
                     // Shown when the API server takes it; a plan that cannot be shown does not
                     // hold the change back (the final status write reports the failure).
                     match write_status(ctx, &api, &shown, &before).await {
@@ -377,7 +388,7 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
                 let Applied {
                     observation,
                     result,
-                } = apply(ctx, &api, target, observed.pool, action).await;
+                } = apply(ctx, target, observed.pool, action).await;
                 (observation, result.map_err(Error::from))
             }
         }
@@ -419,9 +430,12 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
     let mut status = status::build(&previous, &inputs(&observation, &outcome));
     // A plan stays shown while it waits or failed, and is gone once carried out.
     status.plan = match (&result, held || given_up) {
-        (_, true) => planned.clone(),
+        (_, true) => planned.clone().map(Box::new),
         // A failed attempt keeps its plan, also when the next one cannot read the cloud.
-        (Err(_), false) => planned.clone().or_else(|| previous.plan.clone()),
+        (Err(_), false) => planned
+            .clone()
+            .map(Box::new)
+            .or_else(|| previous.plan.clone()),
         (Ok(_), false) => None,
     };
     match &result {
@@ -440,8 +454,14 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
         _ => {}
     }
     write_status(ctx, &api, &shown, &status).await?;
+    if let Ok(Action::Create) = &result {
+        let id = status.pool_id.as_deref();
+        let note = format!("created cloud pool {}", id.unwrap_or_default());
+        announce(ctx, pool, "Created", id, note).await;
+    }
     if let (Some(done), false, Ok(Action::Create | Action::Update { .. })) =
         (&planned, held, &result)
+        && !told_by_created(pool, done)
     {
         let note = format!("plan {} carried out", done.hash);
         announce(ctx, pool, "Applied", status.pool_id.as_deref(), note).await;
@@ -451,7 +471,9 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
             .learn(&ctx.client, &namespace, account_name, fact)
             .await;
     }
+    // A new pool is `Creating`: its `Created` event says so.
     if previous.phase != status.phase
+        && !matches!(result, Ok(Action::Create))
         && let Some(phase) = &status.phase
     {
         let note = format!("the cloud pool is {phase}");

@@ -372,9 +372,9 @@ pub(crate) mod tests {
     pub(crate) fn condition(status: &NodePoolStatus, type_: &str) -> (String, String, String) {
         let c = status.conditions.iter().find(|c| c.type_ == type_).unwrap();
         (
-            c.status.clone(),
-            c.reason.clone(),
-            c.last_transition_time.clone(),
+            c.status.to_string(),
+            c.reason.to_string(),
+            c.last_transition_time.to_string(),
         )
     }
 

@@ -149,7 +149,12 @@ fn validated(pool: &NodePool) -> Result<Validated, String> {
                             resources: Some(resources),
                             ..Default::default()
                         },
-                        annotations: ma.annotations.clone().unwrap_or_default(),
+                        annotations: ma
+                            .annotations
+                            .iter()
+                            .flatten()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
                     },
                 },
                 count: u32::try_from(ma.resources.count)

@@ -257,6 +257,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::api::Labels;
     use crate::provider::PoolPhase;
     use nodepool_wire::{cce, ens};
 
@@ -338,7 +339,10 @@ mod tests {
         assert_eq!(cce.initial_node_count, 3);
         assert_eq!(cce.node_template.flavor, "s6.large.2");
         let tags = cce.node_template.k8s_tags.clone().unwrap();
-        assert_eq!(tags, BTreeMap::from([("team".to_owned(), "ml".to_owned())]));
+        assert_eq!(
+            tags,
+            Labels::from_iter([("team".to_owned(), "ml".to_owned())])
+        );
         let yaml = to_yaml(&nodepool).unwrap();
         assert!(!yaml.contains("hunter2"), "{yaml}");
         assert!(!yaml.to_ascii_lowercase().contains("password"), "{yaml}");

@@ -261,7 +261,7 @@ pub fn condition(pool: &NodePool, type_: &str) -> Option<(String, String)> {
         .conditions
         .iter()
         .find(|c| c.type_ == type_)
-        .map(|c| (c.status.clone(), c.reason.clone()))
+        .map(|c| (c.status.to_string(), c.reason.to_string()))
 }
 
 pub fn name_of(which: Which) -> &'static str {
