@@ -453,12 +453,14 @@ async fn converge(pool: &NodePool, ctx: &Context) -> Result<Next, Error> {
         }
         _ => {}
     }
-    write_status(ctx, &api, &shown, &status).await?;
+    let written = write_status(ctx, &api, &shown, &status).await;
+    // Told also when its status could not be written: the pool exists.
     if let Ok(Action::Create) = &result {
         let id = status.pool_id.as_deref();
         let note = format!("created cloud pool {}", id.unwrap_or_default());
         announce(ctx, pool, "Created", id, note).await;
     }
+    written?;
     if let (Some(done), false, Ok(Action::Create | Action::Update { .. })) =
         (&planned, held, &result)
         && !told_by_created(pool, done)
