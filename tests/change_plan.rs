@@ -78,6 +78,27 @@ async fn a_manual_nodepool_shows_its_plan_and_acts_only_once_approved() {
     approve(&env, &plan.hash).await;
     let ready = env.wait_ready(NAME, 2).await;
     assert_eq!(ready.status.unwrap().plan, None);
+    // A create that waited for approval is told as a plan, unlike one carried out at once.
+    let events: kube::Api<k8s_openapi::api::events::v1::Event> =
+        kube::Api::namespaced(env.client.clone(), &env.ns);
+    wait_for(
+        "the create plan's Planned and Applied events",
+        DEADLINE,
+        || async {
+            let told: Vec<(String, String)> = events
+                .list(&Default::default())
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .filter(|e| e.note.as_deref().is_some_and(|n| n.contains(&plan.hash)))
+                .filter_map(|e| Some((e.reason?, e.note?)))
+                .collect();
+            let has = |reason: &str| told.iter().any(|(r, _)| r == reason);
+            (has("Planned") && has("Applied")).then_some(())
+        },
+    )
+    .await;
 
     // A scale-in waits for its own approval: the old one does not cover it.
     let mark = env.sim.requests().last().unwrap().seq;
