@@ -30,6 +30,20 @@ async fn waiting_plan(env: &Env, action: &str) -> (NodePool, Plan) {
     (pool, plan)
 }
 
+/// The (reason, note) of every Event in the test's namespace.
+async fn told(env: &Env) -> Vec<(String, String)> {
+    let events: kube::Api<k8s_openapi::api::events::v1::Event> =
+        kube::Api::namespaced(env.client.clone(), &env.ns);
+    events
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|e| Some((e.reason?, e.note.unwrap_or_default())))
+        .collect()
+}
+
 async fn approve(env: &Env, hash: &str) {
     let patch = json!({"metadata": {"annotations": {APPROVE_PLAN_ANNOTATION: hash}}});
     env.pools()
@@ -79,22 +93,15 @@ async fn a_manual_nodepool_shows_its_plan_and_acts_only_once_approved() {
     let ready = env.wait_ready(NAME, 2).await;
     assert_eq!(ready.status.unwrap().plan, None);
     // A create that waited for approval is told as a plan, unlike one carried out at once.
-    let events: kube::Api<k8s_openapi::api::events::v1::Event> =
-        kube::Api::namespaced(env.client.clone(), &env.ns);
     wait_for(
         "the create plan's Planned and Applied events",
         DEADLINE,
         || async {
-            let told: Vec<(String, String)> = events
-                .list(&Default::default())
-                .await
-                .unwrap()
-                .items
-                .into_iter()
-                .filter(|e| e.note.as_deref().is_some_and(|n| n.contains(&plan.hash)))
-                .filter_map(|e| Some((e.reason?, e.note?)))
-                .collect();
-            let has = |reason: &str| told.iter().any(|(r, _)| r == reason);
+            let told = told(&env).await;
+            let has = |reason: &str| {
+                told.iter()
+                    .any(|(r, note)| r == reason && note.contains(&plan.hash))
+            };
             (has("Planned") && has("Applied")).then_some(())
         },
     )
@@ -133,20 +140,11 @@ async fn a_manual_nodepool_shows_its_plan_and_acts_only_once_approved() {
     assert_eq!(cloud_writes(&env, mark), ["update"]);
 
     // Events tell the story.
-    let events: kube::Api<k8s_openapi::api::events::v1::Event> =
-        kube::Api::namespaced(env.client.clone(), &env.ns);
     wait_for(
         "the Planned, Approved and Applied events",
         DEADLINE,
         || async {
-            let reasons: Vec<String> = events
-                .list(&Default::default())
-                .await
-                .unwrap()
-                .items
-                .into_iter()
-                .filter_map(|e| e.reason)
-                .collect();
+            let reasons: Vec<String> = told(&env).await.into_iter().map(|(r, _)| r).collect();
             ["Planned", "Approved", "Applied"]
                 .iter()
                 .all(|r| reasons.iter().any(|have| have == r))
